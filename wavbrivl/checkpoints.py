@@ -1,0 +1,150 @@
+"""Weights on disk: the project's safetensors format, and loaders for official BriVL and taming files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+
+from wavbrivl.configs import (
+    AudioTowerConfig,
+    BriVLImageConfig,
+    CLIPImageConfig,
+    VQGANConfig,
+    config_from_dict,
+    config_to_dict,
+)
+from wavbrivl.errors import WeightsError
+from wavbrivl.models import VQGAN, BriVLImageTower, CLIPImageTower, WavBriVLAudioTower
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+COMPONENTS: dict[str, tuple[type[nn.Module], type]] = {
+    "WavBriVLAudioTower": (WavBriVLAudioTower, AudioTowerConfig),
+    "BriVLImageTower": (BriVLImageTower, BriVLImageConfig),
+    "CLIPImageTower": (CLIPImageTower, CLIPImageConfig),
+    "VQGAN": (VQGAN, VQGANConfig),
+}
+
+
+def build_component(class_name: str, config: Mapping[str, Any]) -> nn.Module:
+    """Instantiate a registered component from its class name and config dict."""
+    if class_name not in COMPONENTS:
+        raise WeightsError(f"unknown component class {class_name!r}; known: {sorted(COMPONENTS)}")
+    cls, cfg_cls = COMPONENTS[class_name]
+    return cls(config_from_dict(cfg_cls, dict(config)))
+
+
+def save_component(module: nn.Module, folder: str | Path) -> Path:
+    """Write a component as config.json plus model.safetensors."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"class": type(module).__name__, "config": config_to_dict(module.config)}
+    (folder / CONFIG_NAME).write_text(json.dumps(meta, indent=2))
+    save_model(module, str(folder / WEIGHTS_NAME))
+    return folder
+
+
+def load_component(folder: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Read a component written by save_component, strictly (every key must match)."""
+    folder = Path(folder)
+    config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise WeightsError(f"{folder}: missing {path.name}; a component folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
+    try:
+        meta = json.loads(config_path.read_text())
+    except json.JSONDecodeError as err:
+        raise WeightsError(f"{config_path}: not valid JSON ({err})") from None
+    module = build_component(meta.get("class", ""), meta.get("config", {}))
+    try:
+        load_model(module, str(weights_path), strict=True, device=str(device))
+    except Exception as err:  # safetensors raises RuntimeError/SafetensorError with key lists
+        raise WeightsError(f"{weights_path}: weights do not match {meta['class']} ({err})") from None
+    return module.to(device).eval()
+
+
+def read_torch_checkpoint(path: str | Path) -> Any:
+    """torch.load with weights_only=True (never unpickles code), with a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such checkpoint file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure here means the file is unusable as is
+        raise WeightsError(
+            f"{path}: cannot be read as a weights-only torch checkpoint ({type(err).__name__}: {err}). "
+            "Only tensors and plain containers are accepted; arbitrary pickled objects are refused."
+        ) from None
+
+
+def strict_load(module: nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """load_state_dict(strict=True) with a readable account of any mismatch."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if tuple(expected[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if keys:
+                parts.append(f"{len(keys)} {label} (e.g. {', '.join(keys[:3])})")
+        raise WeightsError(f"{source}: keys do not match {type(module).__name__}: " + "; ".join(parts))
+    module.load_state_dict(state, strict=True)
+
+
+def _strip_prefix(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def brivl_image_state(checkpoint: Any, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """The image-encoder entries of an official BriVL checkpoint, without the 'imgencoder.' prefix."""
+    state = checkpoint.get("learnable", checkpoint) if isinstance(checkpoint, Mapping) else None
+    if not isinstance(state, Mapping):
+        raise WeightsError(f"{source}: expected a dict with a 'learnable' state dict (official BriVL layout)")
+    if state and all(k.startswith("module.") for k in state):
+        state = _strip_prefix(state, "module.")
+    image = _strip_prefix(state, "imgencoder.")
+    if not image:
+        raise WeightsError(f"{source}: no 'imgencoder.*' keys; this is not a BriVL-1.0 checkpoint")
+    return image
+
+
+def load_brivl_official(path: str | Path, config: BriVLImageConfig | None = None) -> BriVLImageTower:
+    """Build the full-size BriVL image tower and load the official .pth's image part strictly."""
+    tower = BriVLImageTower(config or BriVLImageConfig())
+    strict_load(tower, brivl_image_state(read_torch_checkpoint(path), str(path)), str(path))
+    return tower.eval()
+
+
+def taming_state(checkpoint: Any, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """A taming .ckpt's model weights: its 'state_dict' less the training-only 'loss.*' entries."""
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, Mapping) else None
+    if not isinstance(state, Mapping):
+        raise WeightsError(f"{source}: expected a Lightning checkpoint with a 'state_dict'")
+    return {k: v for k, v in state.items() if not k.startswith("loss.")}
+
+
+def vqgan_config_from_yaml(path: str | Path) -> VQGANConfig:
+    """Read embed_dim, n_embed and ddconfig from an official taming model .yaml."""
+    from omegaconf import OmegaConf
+
+    try:
+        conf = OmegaConf.to_container(OmegaConf.load(str(path)), resolve=True)
+        params = conf["model"]["params"] if "model" in conf else conf
+        return VQGANConfig(int(params["embed_dim"]), int(params["n_embed"]), dict(params["ddconfig"]))
+    except Exception as err:  # noqa: BLE001
+        raise WeightsError(f"{path}: not a taming VQGAN config (model.params.embed_dim/n_embed/ddconfig): {err}") from None
+
+
+def load_taming_vqgan(path: str | Path, config: VQGANConfig | str | Path | None = None) -> VQGAN:
+    """Build a VQGAN (default: vqgan_imagenet_f16_16384) and load a taming .ckpt strictly."""
+    if isinstance(config, (str, Path)):
+        config = vqgan_config_from_yaml(config)
+    model = VQGAN(config or VQGANConfig())
+    strict_load(model, taming_state(read_torch_checkpoint(path), str(path)), str(path))
+    return model.eval()

@@ -1,0 +1,85 @@
+"""Typed model configurations, stored as JSON beside the weights."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """Turn a config dataclass into a JSON-ready dict."""
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a config dataclass from a dict, refusing unknown keys."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config keys {sorted(unknown)}")
+    return cls(**data)
+
+
+@dataclass
+class AudioTowerConfig:
+    """WavBriVL audio tower: WavLM, layer weights, masked mean pool, loudness input, MLP."""
+
+    wavlm: dict[str, Any] = field(default_factory=dict)  # transformers WavLMConfig as a dict
+    embed_dim: int = 2048  # the image tower's embedding size
+    mlp_hidden: int = 2048
+    trainable_layers: int = 0  # 0: WavLM frozen; N: top-N transformer layers trained; -1: all
+    loudness_features: bool = True  # feed the clip's level (dBFS) to the head so gain matters
+    sample_rate: int = 16000
+
+
+@dataclass
+class BriVLImageConfig:
+    """BriVL image encoder: EfficientNet map, 37 RoI boxes, self-attention, MLP."""
+
+    backbone: str = "tf_efficientnet_b5"
+    backbone_channels: int = 2048
+    image_size: int = 380
+    grid: int = 6  # grid boxes per side, plus one whole-image box
+    roi_size: int = 4
+    hidden_dim: int = 2048
+    num_layers: int = 4
+    num_heads: int = 4
+    ffn_dim: int = 2048
+    embed_dim: int = 2048
+    dropout: float = 0.1
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class CLIPImageConfig:
+    """CLIP vision tower with projection (transformers); vision config stored as a dict."""
+
+    vision: dict[str, Any] = field(default_factory=dict)
+    mean: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
+    std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass
+class VQGANConfig:
+    """taming-transformers VQGAN, in the official config's terms."""
+
+    embed_dim: int = 256
+    n_embed: int = 16384
+    ddconfig: dict[str, Any] = field(
+        default_factory=lambda: {
+            "double_z": False,
+            "z_channels": 256,
+            "resolution": 256,
+            "in_channels": 3,
+            "out_ch": 3,
+            "ch": 128,
+            "ch_mult": [1, 1, 2, 2, 4],
+            "num_res_blocks": 2,
+            "attn_resolutions": [16],
+            "dropout": 0.0,
+        }
+    )

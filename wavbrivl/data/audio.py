@@ -1,0 +1,149 @@
+"""Audio input: files, arrays and gradio tuples into mono float32 at 16 kHz."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from wavbrivl.errors import InputError
+
+SAMPLE_RATE = 16000
+ACCEPTED = "a wav/flac/ogg/mp3 file, a numpy array with its sample rate, or a gradio (sample_rate, array) tuple"
+SILENCE_DBFS = -60.0
+
+AudioSource = Union[str, os.PathLike, bytes, tuple, np.ndarray, "AudioClip"]
+
+
+@dataclass
+class AudioClip:
+    """Mono float32 waveform at 16 kHz, with where it came from and what was done to it."""
+
+    waveform: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+    name: str = "audio"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        """Duration in seconds."""
+        return len(self.waveform) / self.sample_rate
+
+
+def _to_float(array: np.ndarray, name: str) -> np.ndarray:
+    """Integer PCM to float in [-1, 1]; floats kept as they are."""
+    if array.dtype.kind == "f":
+        return array.astype(np.float32, copy=False)
+    if array.dtype.kind == "i":
+        return (array.astype(np.float64) / float(2 ** (8 * array.dtype.itemsize - 1))).astype(np.float32)
+    if array.dtype.kind == "u":
+        half = float(2 ** (8 * array.dtype.itemsize - 1))
+        return ((array.astype(np.float64) - half) / half).astype(np.float32)
+    if array.dtype.kind == "b":
+        return array.astype(np.float32)
+    raise InputError(f"{name}: unsupported sample type {array.dtype}; expected int or float samples")
+
+
+def _to_mono(array: np.ndarray, name: str) -> np.ndarray:
+    """Average channels; a 2-D array's short axis (≤ 16) is taken as the channel axis."""
+    if array.ndim == 1:
+        return array
+    if array.ndim != 2:
+        raise InputError(f"{name}: audio array has {array.ndim} dimensions; expected (samples,) or (samples, channels)")
+    channel_axis = 1 if array.shape[1] <= array.shape[0] else 0
+    if array.shape[channel_axis] > 16:
+        raise InputError(f"{name}: audio array of shape {array.shape} has no channel axis of at most 16")
+    return array.mean(axis=channel_axis)
+
+
+def _read_file(path: Path | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
+    """Read a sound file with soundfile, falling back to librosa/audioread for other formats."""
+    import soundfile as sf
+
+    if isinstance(path, Path):
+        if not path.exists():
+            raise InputError(f"{name}: no such file")
+        if path.is_dir():
+            raise InputError(f"{name}: is a folder, not a sound file")
+        if path.stat().st_size == 0:
+            raise InputError(f"{name}: the file is empty (0 bytes); expected {ACCEPTED}")
+    try:
+        data, sr = sf.read(path, dtype="float32", always_2d=True)
+        return data, int(sr)
+    except Exception as sf_error:  # noqa: BLE001 - fall back to librosa below
+        if isinstance(path, io.BytesIO):
+            raise InputError(f"{name}: not a readable sound ({sf_error}); expected {ACCEPTED}") from None
+        try:
+            import librosa
+
+            data, sr = librosa.load(str(path), sr=None, mono=False)
+            return np.atleast_2d(data).T.astype(np.float32), int(sr)
+        except Exception:  # noqa: BLE001 - report the first, more specific error
+            raise InputError(
+                f"{name}: not a readable sound file ({sf_error}); expected {ACCEPTED}"
+            ) from None
+
+
+def load_audio(
+    source: AudioSource,
+    sample_rate: int | None = None,
+    max_seconds: float | None = None,
+    name: str | None = None,
+) -> AudioClip:
+    """Load any accepted audio input as a mono float32 16 kHz clip (cropped to max_seconds if set)."""
+    if isinstance(source, AudioClip):
+        return source
+    label = name or "audio"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        label = name or str(path)
+        array, sr = _read_file(path, label)
+    elif isinstance(source, (bytes, bytearray)):
+        array, sr = _read_file(io.BytesIO(bytes(source)), label)
+    elif isinstance(source, tuple):
+        if len(source) != 2:
+            raise InputError(f"{label}: a tuple must be (sample_rate, array); got {len(source)} items")
+        first, second = source
+        sr, array = (first, second) if np.isscalar(first) else (second, first)
+        array = np.asarray(array)
+    elif isinstance(source, np.ndarray) or hasattr(source, "numpy"):
+        if sample_rate is None:
+            raise InputError(f"{label}: an array needs its sample rate (sample_rate=...)")
+        array = source.detach().cpu().numpy() if hasattr(source, "detach") else np.asarray(source)
+        sr = sample_rate
+    elif source is None:
+        raise InputError(f"{label}: no audio was given; expected {ACCEPTED}")
+    else:
+        raise InputError(f"{label}: unsupported audio input of type {type(source).__name__}; expected {ACCEPTED}")
+    try:
+        sr = int(sr)
+    except (TypeError, ValueError):
+        raise InputError(f"{label}: sample rate {sr!r} is not a number") from None
+    if sr <= 0:
+        raise InputError(f"{label}: sample rate must be positive, got {sr}")
+    array = _to_mono(_to_float(np.asarray(array), label), label)
+    if array.size == 0:
+        raise InputError(f"{label}: the audio is empty (zero samples); expected at least a short sound")
+    if not np.all(np.isfinite(array)):
+        bad = int((~np.isfinite(array)).sum())
+        raise InputError(f"{label}: {bad} samples are NaN or infinite; audio must be finite numbers")
+    notes: list[str] = []
+    if sr != SAMPLE_RATE:
+        import librosa
+
+        array = librosa.resample(array.astype(np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
+        notes.append(f"resampled from {sr} Hz to {SAMPLE_RATE} Hz")
+    if max_seconds is not None and len(array) > max_seconds * SAMPLE_RATE:
+        notes.append(f"cropped from {len(array) / SAMPLE_RATE:.1f} s to the first {max_seconds:g} s")
+        array = array[: int(max_seconds * SAMPLE_RATE)]
+    if len(array) < 400:
+        raise InputError(f"{label}: only {len(array)} samples at 16 kHz; at least 400 (25 ms) are needed")
+    peak = float(np.max(np.abs(array)))
+    if peak == 0.0 or 20 * np.log10(peak) < SILENCE_DBFS:
+        notes.append(f"the sound is silent or nearly so (peak below {SILENCE_DBFS:g} dBFS)")
+    return AudioClip(np.ascontiguousarray(array, dtype=np.float32), SAMPLE_RATE, label, notes)
+

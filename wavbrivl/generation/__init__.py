@@ -1,0 +1,7 @@
+"""Image generation from sound: VQGAN latents optimised against the frozen image tower."""
+
+from wavbrivl.generation.cutouts import MakeCutouts
+from wavbrivl.generation.loss import spherical_distance_sq
+from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, generate_images
+
+__all__ = ["GenerationConfig", "GenerationStep", "MakeCutouts", "generate_images", "spherical_distance_sq"]

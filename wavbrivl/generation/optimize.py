@@ -1,0 +1,111 @@
+"""The generation loop: straight-through VQ, decode, cutouts, spherical loss, Adam on the latents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from wavbrivl.generation.cutouts import MakeCutouts
+from wavbrivl.generation.loss import spherical_distance_sq
+from wavbrivl.models import VQGAN, ImageTower
+from wavbrivl.models.image_tower import pil_to_tensor
+
+
+@dataclass
+class GenerationConfig:
+    """Knobs of one generation run."""
+
+    steps: int = 100
+    size: int = 256
+    lr: float = 0.1
+    cutn: int = 16
+    cut_pow: float = 1.0
+    noise: float = 0.1
+    seed: int = 0
+
+
+@dataclass
+class GenerationStep:
+    """One optimisation step's images (B, 3, H, W in [0, 1]) and per-image similarity and loss."""
+
+    step: int
+    total: int
+    pixels: torch.Tensor
+    similarity: list[float]
+    loss: list[float]
+    final: bool = False
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """The step's images as RGB PIL images."""
+        arrays = (self.pixels.clamp(0, 1).permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+        return [Image.fromarray(a) for a in arrays]
+
+
+def clamp_straight_through(x: torch.Tensor) -> torch.Tensor:
+    """Clamp to [0, 1] in the forward pass, identity gradient in the backward pass."""
+    return x + (x.clamp(0, 1) - x).detach()
+
+
+def initial_latents(
+    vqgan: VQGAN, batch: int, size: int, generator: torch.Generator, init_image: Image.Image | None, device: torch.device
+) -> torch.Tensor:
+    """Shared start latents for every batch member: random codebook tokens or an encoded init image."""
+    cells = max(size // vqgan.downsample, 1)
+    if init_image is not None:
+        pixels = pil_to_tensor([init_image])[0][None].to(device)
+        side = cells * vqgan.downsample
+        pixels = F.interpolate(pixels, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+        with torch.no_grad():
+            z = vqgan.encode(pixels * 2 - 1)
+    else:
+        tokens = torch.randint(vqgan.config.n_embed, (1, cells, cells), generator=generator).to(device)
+        z = vqgan.tokens_to_latents(tokens).detach()
+    return z.expand(batch, -1, -1, -1).clone()
+
+
+def generate_images(
+    vqgan: VQGAN,
+    tower: ImageTower,
+    targets: torch.Tensor,
+    config: GenerationConfig,
+    init_image: Image.Image | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[GenerationStep]:
+    """Yield every step's images while pulling the tower's embedding of each toward its target row."""
+    device = targets.device
+    generator = torch.Generator().manual_seed(int(config.seed))
+    targets = F.normalize(targets.detach(), dim=-1)
+    batch = targets.shape[0]
+    z = initial_latents(vqgan, batch, config.size, generator, init_image, device).requires_grad_(True)
+    codebook = vqgan.codebook.detach()
+    z_min = codebook.min(0).values.view(1, -1, 1, 1)
+    z_max = codebook.max(0).values.view(1, -1, 1, 1)
+    optimizer = torch.optim.Adam([z], lr=config.lr)
+    cutouts = MakeCutouts(tower.image_size, config.cutn, config.cut_pow, config.noise)
+    step = -1
+    for step in range(config.steps):
+        optimizer.zero_grad(set_to_none=True)
+        pixels = clamp_straight_through((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
+        views = cutouts(pixels, generator)  # (cutn, B, 3, S, S)
+        embeds = tower.encode_pixels(views.flatten(0, 1)).view(config.cutn, batch, -1)
+        per_image = spherical_distance_sq(embeds, targets[None]).mean(0)  # (B,)
+        per_image.sum().backward()
+        optimizer.step()
+        with torch.no_grad():
+            z.copy_(torch.maximum(torch.minimum(z, z_max), z_min))
+            similarity = (F.normalize(embeds, dim=-1) * targets[None]).sum(-1).mean(0)
+        yield GenerationStep(step, config.steps, pixels.detach().cpu(), similarity.tolist(), per_image.tolist())
+        if should_stop is not None and should_stop():
+            break
+    with torch.no_grad():
+        pixels = (vqgan.decode(vqgan.quantize_st(z)) + 1).div(2).clamp(0, 1)
+        embeds = tower.encode_pixels(pixels)
+        similarity = (embeds * targets).sum(-1)
+        loss = spherical_distance_sq(embeds, targets)
+    yield GenerationStep(step + 1, config.steps, pixels.cpu(), similarity.tolist(), loss.tolist(), final=True)

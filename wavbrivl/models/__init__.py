@@ -1,0 +1,9 @@
+"""The towers and the generator; one module per paper concept."""
+
+from wavbrivl.models.audio_tower import WavBriVLAudioTower
+from wavbrivl.models.brivl_image import BriVLImageTower
+from wavbrivl.models.clip_image import CLIPImageTower
+from wavbrivl.models.image_tower import ImageTower
+from wavbrivl.models.vqgan import VQGAN
+
+__all__ = ["VQGAN", "BriVLImageTower", "CLIPImageTower", "ImageTower", "WavBriVLAudioTower"]

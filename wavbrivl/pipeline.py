@@ -1,0 +1,276 @@
+"""WavBriVLPipeline: one object to embed sounds and images, rank, generate, and compare volumes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from wavbrivl.checkpoints import load_component, save_component
+from wavbrivl.data.audio import AudioClip, AudioSource, load_audio
+from wavbrivl.data.image import ImageSource, load_images
+from wavbrivl.errors import InputError, WeightsError
+from wavbrivl.factory import (
+    OFFLINE_PRESET,
+    PRESETS,
+    Provenance,
+    load_audio_tower,
+    load_image_tower,
+    load_vqgan,
+    preset_components,
+)
+from wavbrivl.generation import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.hub import resolve
+from wavbrivl.models import VQGAN, ImageTower, WavBriVLAudioTower
+from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
+from wavbrivl.volume import VolumeReport, apply_gain
+
+INDEX_NAME = "model_index.json"
+FORMAT = "wavbrivl-pipeline"
+COMPONENT_DIRS = ("audio_tower", "image_tower", "vqgan")
+
+
+def default_device() -> torch.device:
+    """The first CUDA GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class AudioEmbeddings:
+    """Embeddings (N, D) of N (clip, volume) pairs, with the clips and what each gain did."""
+
+    embeddings: torch.Tensor
+    clips: list[AudioClip]
+    volumes: list[VolumeReport]
+
+    @property
+    def notes(self) -> list[str]:
+        """Everything worth telling the user: resampling, cropping, silence, clipping."""
+        notes = [f"{c.name}: {n}" for c in self.clips for n in c.notes]
+        notes += [f"{c.name}: {v.message()}" for c, v in zip(self.clips, self.volumes) if v.exceeds_full_scale]
+        return list(dict.fromkeys(notes))
+
+
+class WavBriVLPipeline:
+    """Audio tower + frozen image tower + VQGAN, with the operations the CLI and the app share."""
+
+    def __init__(
+        self,
+        audio_tower: WavBriVLAudioTower,
+        image_tower: ImageTower,
+        vqgan: VQGAN,
+        provenance: dict[str, Provenance] | None = None,
+        preset: str = "custom",
+        device: str | torch.device | None = None,
+        max_audio_seconds: float = 30.0,
+        clip_policy: str = "allow",
+    ) -> None:
+        if audio_tower.embed_dim != image_tower.embed_dim:
+            raise WeightsError(
+                f"audio tower embeds to {audio_tower.embed_dim}-d but the image tower to {image_tower.embed_dim}-d"
+            )
+        self.device = torch.device(device) if device is not None else default_device()
+        self.audio_tower = audio_tower.to(self.device).eval().requires_grad_(False)
+        self.image_tower = image_tower.to(self.device).eval().requires_grad_(False)
+        self.vqgan = vqgan.to(self.device).eval().requires_grad_(False)
+        self.provenance = provenance or {k: Provenance("in memory", True) for k in COMPONENT_DIRS}
+        self.preset = preset
+        self.max_audio_seconds = max_audio_seconds
+        self.clip_policy = clip_policy
+        self.image_cache = EmbeddingCache()
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def from_preset(
+        cls,
+        name: str = OFFLINE_PRESET,
+        audio: str | None = None,
+        image: str | None = None,
+        vqgan: str | None = None,
+        vqgan_config: str | None = None,
+        device: str | torch.device | None = None,
+    ) -> "WavBriVLPipeline":
+        """Build a named preset ('brivl', 'clip', the offline default); explicit weight specs override it."""
+        a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config)
+        return cls(a, i, v, provenance, preset=name, device=device)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_id: str | Path,
+        audio: str | None = None,
+        image: str | None = None,
+        vqgan: str | None = None,
+        device: str | torch.device | None = None,
+    ) -> "WavBriVLPipeline":
+        """Load a folder (or Hub repo) written by save_pretrained; audio/image/vqgan replace components."""
+        root = resolve(path_or_id, what="pipeline")
+        index_path = root / INDEX_NAME
+        if not index_path.is_file():
+            raise WeightsError(f"{path_or_id}: no {INDEX_NAME}; not a folder written by save_pretrained")
+        index = json.loads(index_path.read_text())
+        if index.get("format") != FORMAT:
+            raise WeightsError(f"{index_path}: format {index.get('format')!r} is not {FORMAT!r}")
+        saved = {k: Provenance(**v) for k, v in index.get("provenance", {}).items()}
+        parts: dict[str, object] = {}
+        for name, override in zip(COMPONENT_DIRS, (audio, image, vqgan)):
+            if override is None:
+                parts[name] = load_component(root / name)
+                saved.setdefault(name, Provenance(str(root / name), True))
+        if audio is not None:
+            parts["audio_tower"], saved["audio_tower"] = load_audio_tower(audio, parts["image_tower"].embed_dim)
+        if image is not None:
+            parts["image_tower"], saved["image_tower"] = load_image_tower(image, index.get("image_kind", "brivl"))
+        if vqgan is not None:
+            parts["vqgan"], saved["vqgan"] = load_vqgan(vqgan)
+        return cls(
+            parts["audio_tower"], parts["image_tower"], parts["vqgan"], saved,  # type: ignore[arg-type]
+            preset=index.get("preset", str(path_or_id)), device=device,
+        )
+
+    @classmethod
+    def load(cls, preset: str | None = None, pretrained: str | None = None, **kwargs) -> "WavBriVLPipeline":
+        """A pipeline from a saved folder when given, else from a preset (the offline default if none)."""
+        if pretrained:
+            return cls.from_pretrained(pretrained, **kwargs)
+        return cls.from_preset(preset or OFFLINE_PRESET, **kwargs)
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write model_index.json and one config.json + model.safetensors folder per component."""
+        folder = Path(folder)
+        for name, module in zip(COMPONENT_DIRS, (self.audio_tower, self.image_tower, self.vqgan)):
+            save_component(module, folder / name)
+        index = {
+            "format": FORMAT,
+            "version": 1,
+            "preset": self.preset,
+            "image_kind": "clip" if type(self.image_tower).__name__ == "CLIPImageTower" else "brivl",
+            "provenance": {k: dataclasses.asdict(v) for k, v in self.provenance.items()},
+        }
+        (folder / INDEX_NAME).write_text(json.dumps(index, indent=2))
+        return folder
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def untrained(self) -> list[str]:
+        """Names of components whose weights are untrained."""
+        return [name for name, p in self.provenance.items() if not p.trained]
+
+    def info(self) -> dict:
+        """Preset, device, and per component: class, parameter count, source, trained or not."""
+        parts = {}
+        for name, module in zip(COMPONENT_DIRS, (self.audio_tower, self.image_tower, self.vqgan)):
+            prov = self.provenance.get(name, Provenance("unknown", False))
+            parts[name] = {
+                "class": type(module).__name__,
+                "parameters": sum(p.numel() for p in module.parameters()),
+                "source": prov.source,
+                "trained": prov.trained,
+                "note": prov.note,
+            }
+        description = PRESETS[self.preset].description if self.preset in PRESETS else ""
+        return {"preset": self.preset, "description": description, "device": str(self.device),
+                "embed_dim": self.image_tower.embed_dim, "components": parts}
+
+    # ------------------------------------------------------------------ audio
+    def _pairs(
+        self, audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]
+    ) -> tuple[list[AudioClip], list[float]]:
+        sources = list(audio) if isinstance(audio, list) else [audio]
+        volumes = [float(v) for v in volumes_db] if isinstance(volumes_db, (list, tuple)) else [float(volumes_db)]
+        if not sources or not volumes:
+            raise InputError("no audio or no volume was given")
+        clips = [load_audio(s, max_seconds=self.max_audio_seconds) for s in sources]
+        if len(clips) == 1:
+            clips = clips * len(volumes)
+        elif len(volumes) == 1:
+            volumes = volumes * len(clips)
+        elif len(volumes) != len(clips):
+            raise InputError(f"{len(clips)} clips but {len(volumes)} volumes: give one volume, or one per clip")
+        return clips, volumes
+
+    @torch.no_grad()
+    def embed_audio(
+        self, audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float] = 0.0
+    ) -> AudioEmbeddings:
+        """Embed clip(s) at volume(s); clips of equal length share a batch, so results never depend on padding."""
+        clips, volumes = self._pairs(audio, volumes_db)
+        scaled, reports = zip(*(apply_gain(c.waveform, v, self.clip_policy) for c, v in zip(clips, volumes)))
+        out = torch.empty(len(clips), self.audio_tower.embed_dim)
+        by_length: dict[int, list[int]] = {}
+        for i, wave in enumerate(scaled):
+            by_length.setdefault(len(wave), []).append(i)
+        for indices in by_length.values():
+            batch = torch.from_numpy(np.stack([scaled[i] for i in indices])).to(self.device)
+            out[indices] = self.audio_tower(batch).float().cpu()
+        return AudioEmbeddings(out, clips, list(reports))
+
+    # ------------------------------------------------------------------ images
+    @torch.no_grad()
+    def embed_images(
+        self,
+        images: Sequence[ImageSource],
+        batch_size: int = 16,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> torch.Tensor:
+        """Embed images (N, D); images already seen (same pixels) come from the cache."""
+        pil = load_images(images)
+        keys = [image_key(im) for im in pil]
+        missing = list(dict.fromkeys(k for k in keys if self.image_cache.get(k) is None))
+        first = {k: keys.index(k) for k in missing}
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            pixels = self.image_tower.preprocess([pil[first[k]] for k in chunk]).to(self.device)
+            embeds = self.image_tower.encode_pixels(pixels)
+            for key, emb in zip(chunk, embeds):
+                self.image_cache.put(key, emb)
+            if progress is not None:
+                progress(min(start + batch_size, len(missing)), len(missing))
+        return torch.stack([self.image_cache.get(k) for k in keys])
+
+    def rank(
+        self,
+        audio: AudioSource | Sequence[AudioSource],
+        images: Sequence[ImageSource] | torch.Tensor,
+        volumes_db: float | Sequence[float] = 0.0,
+    ) -> RankResult:
+        """Score images against the sound(s); images may be given as precomputed embeddings."""
+        image_embeds = images if isinstance(images, torch.Tensor) else self.embed_images(images)
+        return rank_embeddings(self.embed_audio(audio, volumes_db).embeddings, image_embeds)
+
+    # ------------------------------------------------------------------ generation
+    def generate(
+        self,
+        audio: AudioSource | Sequence[AudioSource],
+        volumes_db: float | Sequence[float] = 0.0,
+        config: GenerationConfig | None = None,
+        init_image: ImageSource | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[GenerationStep]:
+        """Yield per-step images; several volumes (or clips) generate together as one batch, one seed."""
+        config = config or GenerationConfig()
+        if config.steps < 1:
+            raise InputError(f"steps must be at least 1, got {config.steps}")
+        if config.size < self.vqgan.downsample:
+            raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
+        if config.cutn < 1:
+            raise InputError(f"cutouts must be at least 1, got {config.cutn}")
+        targets = self.embed_audio(audio, volumes_db).embeddings.to(self.device)
+        init = load_images([init_image])[0] if init_image is not None else None
+        return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop)
+
+    def generate_final(self, *args, **kwargs) -> GenerationStep:
+        """Run generate to the end and return only the final step."""
+        step = None
+        for step in self.generate(*args, **kwargs):
+            pass
+        assert step is not None
+        return step
+
+
+__all__ = ["AudioEmbeddings", "GenerationConfig", "GenerationStep", "WavBriVLPipeline"]

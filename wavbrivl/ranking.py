@@ -1,0 +1,66 @@
+"""Ranking images by a sound, and a content-keyed cache so a gallery is embedded once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def image_key(image: Image.Image) -> str:
+    """A content hash of an RGB image (pixels and size), independent of file name or format."""
+    rgb = image.convert("RGB")
+    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}".encode())
+    digest.update(np.asarray(rgb).tobytes())
+    return digest.hexdigest()
+
+
+class EmbeddingCache:
+    """A bounded LRU map from image content hash to embedding (CPU float32)."""
+
+    def __init__(self, max_items: int = 50_000) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> torch.Tensor | None:
+        """The cached embedding for key, marked as recently used, or None."""
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: torch.Tensor) -> None:
+        """Store an embedding, evicting the least recently used beyond max_items."""
+        self._items[key] = value.detach().to("cpu", torch.float32)
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_items:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        self._items.clear()
+
+
+@dataclass
+class RankResult:
+    """Audio x image similarities (A, N) and, per audio row, image indices from best to worst."""
+
+    scores: torch.Tensor
+    order: torch.Tensor
+
+    def ranked(self, row: int = 0) -> list[tuple[int, float]]:
+        """(image index, score) pairs of one audio row, best first."""
+        return [(int(i), float(self.scores[row, i])) for i in self.order[row]]
+
+
+def rank_embeddings(audio: torch.Tensor, images: torch.Tensor) -> RankResult:
+    """Cosine similarity matrix of normalised embeddings and the descending order per audio row."""
+    scores = audio.float() @ images.float().T
+    return RankResult(scores, torch.argsort(scores, dim=1, descending=True, stable=True))
