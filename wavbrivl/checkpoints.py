@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from safetensors.torch import load_model, save_model
@@ -55,7 +56,9 @@ def load_component(folder: str | Path, device: str | torch.device = "cpu") -> nn
     config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
     for path in (config_path, weights_path):
         if not path.is_file():
-            raise WeightsError(f"{folder}: missing {path.name}; a component folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
+            raise WeightsError(
+                f"{folder}: missing {path.name}; a component folder holds {CONFIG_NAME} and {WEIGHTS_NAME}"
+            )
     try:
         meta = json.loads(config_path.read_text())
     except json.JSONDecodeError as err:
@@ -138,7 +141,9 @@ def vqgan_config_from_yaml(path: str | Path) -> VQGANConfig:
         params = conf["model"]["params"] if "model" in conf else conf
         return VQGANConfig(int(params["embed_dim"]), int(params["n_embed"]), dict(params["ddconfig"]))
     except Exception as err:  # noqa: BLE001
-        raise WeightsError(f"{path}: not a taming VQGAN config (model.params.embed_dim/n_embed/ddconfig): {err}") from None
+        raise WeightsError(
+            f"{path}: not a taming VQGAN config (model.params.embed_dim/n_embed/ddconfig): {err}"
+        ) from None
 
 
 def load_taming_vqgan(path: str | Path, config: VQGANConfig | str | Path | None = None) -> VQGAN:

@@ -45,15 +45,30 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "brivl": Preset(
-        "brivl", "microsoft/wavlm-base-plus", "shunxing1234/BriVL", None, "brivl", 2048,
+        "brivl",
+        "microsoft/wavlm-base-plus",
+        "shunxing1234/BriVL",
+        None,
+        "brivl",
+        2048,
         "WavLM base-plus audio tower, BriVL-1.0 image tower, VQGAN imagenet f16-16384",
     ),
     "clip": Preset(
-        "clip", "microsoft/wavlm-base-plus", "openai/clip-vit-base-patch32", None, "clip", 512,
+        "clip",
+        "microsoft/wavlm-base-plus",
+        "openai/clip-vit-base-patch32",
+        None,
+        "clip",
+        512,
         "WavLM base-plus audio tower against CLIP ViT-B/32 (the Wav2CLIP recipe), VQGAN imagenet f16-16384",
     ),
     OFFLINE_PRESET: Preset(
-        OFFLINE_PRESET, None, None, None, "brivl", 64,
+        OFFLINE_PRESET,
+        None,
+        None,
+        None,
+        "brivl",
+        64,
         "tiny RANDOM untrained models for tests and plumbing checks only; results mean nothing",
     ),
 }
@@ -116,7 +131,7 @@ def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Prov
     """A VQGAN folder or an official taming .ckpt (with its .yaml, default vqgan_imagenet_f16_16384)."""
     if not spec:
         raise WeightsError(
-            "VQGAN weights are needed: pass --vqgan PATH (a taming vqgan_imagenet_f16_16384 last.ckpt, "
+            "VQGAN weights are needed: pass --vqgan-weights PATH (a taming vqgan_imagenet_f16_16384 last.ckpt, "
             f"or a folder written by save_pretrained) or set {ENV_VARS['vqgan']}"
         )
     path = resolve(spec, "last.ckpt" if not Path(spec).exists() else None, "VQGAN")
@@ -129,20 +144,46 @@ def tiny_components(seed: int = 0) -> tuple[WavBriVLAudioTower, BriVLImageTower,
     """Tiny randomly initialised towers and VQGAN of the real architectures (tests and plumbing only)."""
     torch.manual_seed(seed)
     wavlm = {
-        "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
-        "conv_dim": [32] * 7, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4,
-        "num_buckets": 32, "max_bucket_distance": 100, "apply_spec_augment": False,
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "conv_dim": [32] * 7,
+        "num_conv_pos_embeddings": 16,
+        "num_conv_pos_embedding_groups": 4,
+        "num_buckets": 32,
+        "max_bucket_distance": 100,
+        "apply_spec_augment": False,
     }
     audio = WavBriVLAudioTower(AudioTowerConfig(wavlm=wavlm, embed_dim=64, mlp_hidden=64))
     image = BriVLImageTower(
-        BriVLImageConfig(backbone="test_efficientnet", image_size=96, hidden_dim=64, num_layers=1, num_heads=2,
-                         ffn_dim=64, embed_dim=64)
+        BriVLImageConfig(
+            backbone="test_efficientnet",
+            image_size=96,
+            hidden_dim=64,
+            num_layers=1,
+            num_heads=2,
+            ffn_dim=64,
+            embed_dim=64,
+        )
     )
     vqgan = VQGAN(
-        VQGANConfig(embed_dim=16, n_embed=64, ddconfig={
-            "double_z": False, "z_channels": 16, "resolution": 64, "in_channels": 3, "out_ch": 3, "ch": 32,
-            "ch_mult": [1, 2], "num_res_blocks": 1, "attn_resolutions": [], "dropout": 0.0,
-        })
+        VQGANConfig(
+            embed_dim=16,
+            n_embed=64,
+            ddconfig={
+                "double_z": False,
+                "z_channels": 16,
+                "resolution": 64,
+                "in_channels": 3,
+                "out_ch": 3,
+                "ch": 32,
+                "ch_mult": [1, 2],
+                "num_res_blocks": 1,
+                "attn_resolutions": [],
+                "dropout": 0.0,
+            },
+        )
     )
     return audio.eval(), image.eval(), vqgan.eval()
 
@@ -156,7 +197,10 @@ def full_size_components(seed: int = 0) -> tuple[WavBriVLAudioTower, ImageTower,
 
 
 def preset_components(
-    name: str, audio: str | None = None, image: str | None = None, vqgan: str | None = None,
+    name: str,
+    audio: str | None = None,
+    image: str | None = None,
+    vqgan: str | None = None,
     vqgan_config: str | None = None,
 ) -> tuple[nn.Module, nn.Module, nn.Module, dict[str, Provenance]]:
     """Load a preset's three components; explicit specs beat env vars, which beat the preset defaults."""
@@ -171,8 +215,8 @@ def preset_components(
     audio = audio or os.environ.get(ENV_VARS["audio"]) or preset.audio
     image = image or os.environ.get(ENV_VARS["image"]) or preset.image
     vqgan = vqgan or os.environ.get(ENV_VARS["vqgan"]) or preset.vqgan
-    a, pa = load_audio_tower(str(audio), preset.embed_dim)
     i, pi = load_image_tower(str(image), preset.image_kind)
+    a, pa = load_audio_tower(str(audio), i.embed_dim)
     if a.embed_dim != i.embed_dim:
         raise WeightsError(f"audio tower gives {a.embed_dim}-d embeddings but the image tower {i.embed_dim}-d")
     v, pv = load_vqgan(vqgan, vqgan_config)

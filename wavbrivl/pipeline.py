@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -129,8 +129,12 @@ class WavBriVLPipeline:
         if vqgan is not None:
             parts["vqgan"], saved["vqgan"] = load_vqgan(vqgan)
         return cls(
-            parts["audio_tower"], parts["image_tower"], parts["vqgan"], saved,  # type: ignore[arg-type]
-            preset=index.get("preset", str(path_or_id)), device=device,
+            parts["audio_tower"],
+            parts["image_tower"],
+            parts["vqgan"],
+            saved,  # type: ignore[arg-type]
+            preset=index.get("preset", str(path_or_id)),
+            device=device,
         )
 
     @classmethod
@@ -174,8 +178,13 @@ class WavBriVLPipeline:
                 "note": prov.note,
             }
         description = PRESETS[self.preset].description if self.preset in PRESETS else ""
-        return {"preset": self.preset, "description": description, "device": str(self.device),
-                "embed_dim": self.image_tower.embed_dim, "components": parts}
+        return {
+            "preset": self.preset,
+            "description": description,
+            "device": str(self.device),
+            "embed_dim": self.image_tower.embed_dim,
+            "components": parts,
+        }
 
     # ------------------------------------------------------------------ audio
     def _pairs(
@@ -246,13 +255,16 @@ class WavBriVLPipeline:
     # ------------------------------------------------------------------ generation
     def generate(
         self,
-        audio: AudioSource | Sequence[AudioSource],
+        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings,
         volumes_db: float | Sequence[float] = 0.0,
         config: GenerationConfig | None = None,
         init_image: ImageSource | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> Iterator[GenerationStep]:
-        """Yield per-step images; several volumes (or clips) generate together as one batch, one seed."""
+        """Yield per-step images; several volumes (or clips) generate together as one batch, one seed.
+
+        audio may also be the AudioEmbeddings of an earlier embed_audio call (then volumes_db is unused).
+        """
         config = config or GenerationConfig()
         if config.steps < 1:
             raise InputError(f"steps must be at least 1, got {config.steps}")
@@ -260,17 +272,15 @@ class WavBriVLPipeline:
             raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
         if config.cutn < 1:
             raise InputError(f"cutouts must be at least 1, got {config.cutn}")
-        targets = self.embed_audio(audio, volumes_db).embeddings.to(self.device)
+        embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
+        targets = embedded.embeddings.to(self.device)
         init = load_images([init_image])[0] if init_image is not None else None
         return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop)
 
     def generate_final(self, *args, **kwargs) -> GenerationStep:
         """Run generate to the end and return only the final step."""
-        step = None
-        for step in self.generate(*args, **kwargs):
-            pass
-        assert step is not None
-        return step
+        *_, last = self.generate(*args, **kwargs)
+        return last
 
 
 __all__ = ["AudioEmbeddings", "GenerationConfig", "GenerationStep", "WavBriVLPipeline"]

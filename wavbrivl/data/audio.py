@@ -6,7 +6,7 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 
@@ -83,9 +83,7 @@ def _read_file(path: Path | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
             data, sr = librosa.load(str(path), sr=None, mono=False)
             return np.atleast_2d(data).T.astype(np.float32), int(sr)
         except Exception:  # noqa: BLE001 - report the first, more specific error
-            raise InputError(
-                f"{name}: not a readable sound file ({sf_error}); expected {ACCEPTED}"
-            ) from None
+            raise InputError(f"{name}: not a readable sound file ({sf_error}); expected {ACCEPTED}") from None
 
 
 def load_audio(
@@ -146,4 +144,3 @@ def load_audio(
     if peak == 0.0 or 20 * np.log10(peak) < SILENCE_DBFS:
         notes.append(f"the sound is silent or nearly so (peak below {SILENCE_DBFS:g} dBFS)")
     return AudioClip(np.ascontiguousarray(array, dtype=np.float32), SAMPLE_RATE, label, notes)
-

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -15,7 +16,7 @@ from wavbrivl.errors import InputError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 ACCEPTED = "a JPEG/PNG/WebP/BMP/GIF/TIFF file, a PIL image or an (H, W[, C]) uint8/float array"
 
-ImageSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+ImageSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
 
 def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
@@ -44,7 +45,9 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
             if not np.all(np.isfinite(array)):
                 raise InputError(f"{label}: image array has NaN or infinite values")
             array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
-        image = Image.fromarray(array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array.astype(np.uint8))
+        image = Image.fromarray(
+            array.squeeze(-1) if array.ndim == 3 and array.shape[2] == 1 else array.astype(np.uint8)
+        )
     else:
         raise InputError(f"{label}: unsupported image input of type {type(source).__name__}; expected {ACCEPTED}")
     if image.width == 0 or image.height == 0:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -53,7 +53,12 @@ def clamp_straight_through(x: torch.Tensor) -> torch.Tensor:
 
 
 def initial_latents(
-    vqgan: VQGAN, batch: int, size: int, generator: torch.Generator, init_image: Image.Image | None, device: torch.device
+    vqgan: VQGAN,
+    batch: int,
+    size: int,
+    generator: torch.Generator,
+    init_image: Image.Image | None,
+    device: torch.device,
 ) -> torch.Tensor:
     """Shared start latents for every batch member: random codebook tokens or an encoded init image."""
     cells = max(size // vqgan.downsample, 1)

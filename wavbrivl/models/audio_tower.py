@@ -33,6 +33,7 @@ class WavBriVLAudioTower(nn.Module):
         super().__init__()
         self.config = config
         self.wavlm = wavlm if wavlm is not None else WavLMModel(WavLMConfig(**config.wavlm))
+        self.wavlm.config.layerdrop = 0.0  # every layer's output is weighted, so none may be skipped
         self.config.wavlm = {k: v for k, v in self.wavlm.config.to_dict().items() if k != "transformers_version"}
         n_states = self.wavlm.config.num_hidden_layers + 1
         hidden = self.wavlm.config.hidden_size
@@ -69,8 +70,7 @@ class WavBriVLAudioTower(nn.Module):
         if lengths is None:
             lengths = torch.full((batch,), total, dtype=torch.long, device=waveforms.device)
         sample_mask = torch.arange(total, device=waveforms.device)[None, :] < lengths[:, None]
-        attention = sample_mask.long() if self.wavlm.config.feat_extract_norm == "layer" else None
-        out = self.wavlm(waveforms, attention_mask=attention, output_hidden_states=True)
+        out = self.wavlm(waveforms, attention_mask=sample_mask.long(), output_hidden_states=True)
         states = torch.stack(out.hidden_states, dim=0)  # (L+1, B, T, H)
         weights = torch.softmax(self.layer_weights, dim=0).to(states.dtype)
         mixed = (weights[:, None, None, None] * states).sum(0)

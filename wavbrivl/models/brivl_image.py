@@ -61,7 +61,10 @@ class BriVLImageTower(ImageTower):
                 ),
                 "imgAtt": nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False),
                 "imgFC": nn.ModuleDict(
-                    {"fc1": nn.Linear(config.hidden_dim, config.embed_dim), "fc2": nn.Linear(config.embed_dim, config.embed_dim)}
+                    {
+                        "fc1": nn.Linear(config.hidden_dim, config.embed_dim),
+                        "fc2": nn.Linear(config.embed_dim, config.embed_dim),
+                    }
                 ),
             }
         )

@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny models, sounds and images made on the spot; nothing is downloaded."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+SR = 16000
+
+
+def tone(freq: float = 440.0, seconds: float = 1.0, amp: float = 0.3, sr: int = SR) -> np.ndarray:
+    """A sine tone with a little noise, float32."""
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(int(freq))
+    return (amp * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline():
+    """The offline tiny-random pipeline on the CPU."""
+    from wavbrivl import WavBriVLPipeline
+
+    torch.set_num_threads(2)
+    return WavBriVLPipeline.from_preset("tiny-random", device="cpu")
+
+
+@pytest.fixture
+def wav_file(tmp_path):
+    """A 1 s 16 kHz mono wav file."""
+    path = tmp_path / "tone.wav"
+    sf.write(path, tone(), SR)
+    return path
+
+
+@pytest.fixture
+def image_files(tmp_path):
+    """Five small random RGB images on disk."""
+    folder = tmp_path / "gallery"
+    folder.mkdir()
+    paths = []
+    for i in range(5):
+        rng = np.random.default_rng(i)
+        path = folder / f"img{i}.png"
+        Image.fromarray(rng.integers(0, 255, (48 + i, 64, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths

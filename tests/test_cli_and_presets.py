@@ -1,0 +1,128 @@
+"""The CLI end to end on the offline default, and presets built from local files only (no downloads)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import WavLMConfig, WavLMModel
+
+from tests.test_vqgan_clip import TAMING_YAML, _fake_taming_ckpt
+from wavbrivl import WavBriVLPipeline, WeightsError
+from wavbrivl.checkpoints import save_component
+from wavbrivl.cli import main
+from wavbrivl.factory import tiny_components
+from wavbrivl.hub import resolve
+
+
+def test_rank_json(wav_file, image_files, capsys):
+    assert (
+        main(["rank", "--audio", str(wav_file), "--images", str(image_files[0].parent), "--json", "--volume", "-6dB"])
+        == 0
+    )
+    out = capsys.readouterr()
+    rows = json.loads(out.out)
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0]["score"] >= rows[-1]["score"]
+    assert "UNTRAINED" in out.err
+
+
+def test_generate_writes_steps_and_finals(wav_file, tmp_path, capsys):
+    out = tmp_path / "gen"
+    code = main(
+        [
+            "generate",
+            "--audio",
+            str(wav_file),
+            "--steps",
+            "4",
+            "--size",
+            "32",
+            "--cutn",
+            "2",
+            "--seed",
+            "3",
+            "--volumes",
+            "-6",
+            "0",
+            "+6dB",
+            "--every",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    for vol in ("vol-6dB", "vol+0dB", "vol+6dB"):
+        assert f"{vol}_final.png" in names and f"{vol}_step0000.png" in names and f"{vol}_step0002.png" in names
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 3 and len(summary["results"]) == 3
+
+
+def test_info_and_errors(tmp_path, capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["preset"] == "tiny-random" and not info["components"]["audio_tower"]["trained"]
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    assert main(["embed", "--audio", str(bad)]) == 2
+    assert "bad.wav: not a readable sound" in capsys.readouterr().err
+
+
+def test_hub_ids_fail_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsError, match="could not get shunxing1234/BriVL/BriVL-1.0-5500w.pth"):
+        resolve("shunxing1234/BriVL", "BriVL-1.0-5500w.pth", "image tower")
+    with pytest.raises(WeightsError, match="neither an existing path nor a Hub id"):
+        resolve("/no/such/dir/weights.pth")
+
+
+def test_brivl_preset_from_local_files(tmp_path, monkeypatch):
+    """The preset path: a WavLM folder (untrained head), an image tower folder, a taming .ckpt + .yaml."""
+    wavlm = WavLMModel(
+        WavLMConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            conv_dim=[32] * 7,
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=4,
+            num_buckets=32,
+            max_bucket_distance=100,
+        )
+    )
+    wavlm.save_pretrained(tmp_path / "wavlm")
+    _, image, vqgan = tiny_components(seed=5)
+    save_component(image, tmp_path / "image")
+    torch.save(_fake_taming_ckpt(vqgan), tmp_path / "last.ckpt")
+    (tmp_path / "model.yaml").write_text(TAMING_YAML)
+    monkeypatch.setenv("WAVBRIVL_VQGAN", str(tmp_path / "last.ckpt"))
+    monkeypatch.setenv("WAVBRIVL_VQGAN_CONFIG", str(tmp_path / "model.yaml"))
+    pipe = WavBriVLPipeline.from_preset(
+        "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"), device="cpu"
+    )
+    assert pipe.untrained == ["audio_tower"] and pipe.audio_tower.embed_dim == 64
+    assert "UNTRAINED" in pipe.provenance["audio_tower"].note
+    torch.testing.assert_close(pipe.vqgan.codebook, vqgan.codebook)
+
+
+def test_brivl_preset_without_vqgan_says_what_to_pass(tmp_path, monkeypatch):
+    monkeypatch.delenv("WAVBRIVL_VQGAN", raising=False)
+    _, image, _ = tiny_components()
+    save_component(image, tmp_path / "image")
+    WavLMModel(
+        WavLMConfig(
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            conv_dim=[32] * 7,
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=4,
+        )
+    ).save_pretrained(tmp_path / "wavlm")
+    with pytest.raises(WeightsError, match="VQGAN weights are needed: pass --vqgan-weights"):
+        WavBriVLPipeline.from_preset("brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"))

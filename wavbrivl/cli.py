@@ -1,0 +1,225 @@
+"""The `wavbrivl` command line: a thin view over WavBriVLPipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from wavbrivl.errors import WavBriVLError
+from wavbrivl.factory import OFFLINE_PRESET, PRESETS
+from wavbrivl.generation import GenerationConfig
+from wavbrivl.volume import parse_volume
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("models")
+    group.add_argument("--preset", default=None, choices=sorted(PRESETS), help=f"model set (default {OFFLINE_PRESET})")
+    group.add_argument("--pretrained", default=None, help="a folder or Hub id written by save_pretrained")
+    group.add_argument("--audio-weights", default=None, help="audio tower folder, or WavLM folder / Hub id")
+    group.add_argument("--image-weights", default=None, help="image tower folder, official BriVL .pth, or Hub id")
+    group.add_argument("--vqgan-weights", default=None, help="VQGAN folder or taming .ckpt")
+    group.add_argument("--vqgan-config", default=None, help="taming model .yaml for --vqgan-weights")
+    group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU if present)")
+
+
+def _load(args: argparse.Namespace):
+    from wavbrivl.pipeline import WavBriVLPipeline
+
+    kwargs = {
+        "audio": args.audio_weights,
+        "image": args.image_weights,
+        "vqgan": args.vqgan_weights,
+        "device": args.device,
+    }
+    if args.pretrained:
+        pipe = WavBriVLPipeline.from_pretrained(args.pretrained, **kwargs)
+    else:
+        pipe = WavBriVLPipeline.from_preset(args.preset or OFFLINE_PRESET, vqgan_config=args.vqgan_config, **kwargs)
+    for name in pipe.untrained:
+        note = pipe.provenance[name].note
+        print(f"WARNING: {name} is UNTRAINED ({note}); its outputs are not meaningful.", file=sys.stderr)
+    return pipe
+
+
+def _volumes(args: argparse.Namespace) -> list[float]:
+    values = getattr(args, "volumes", None) or [getattr(args, "volume", "0")]
+    return [parse_volume(v) for v in values]
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print which weights are loaded, from where, their sizes and the device."""
+    info = _load(args).info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(
+        f"preset: {info['preset']}  ({info['description']})\ndevice: {info['device']}  embed dim: {info['embed_dim']}"
+    )
+    for name, part in info["components"].items():
+        state = "trained" if part["trained"] else "UNTRAINED"
+        print(f"  {name:12s} {part['class']:20s} {part['parameters']:>12,d} params  {state}  from {part['source']}")
+        if part["note"]:
+            print(f"  {'':12s} {part['note']}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Embed a sound (and optionally images) and save or print the vectors."""
+    pipe = _load(args)
+    result = pipe.embed_audio(args.audio, _volumes(args))
+    _print_notes(result.notes)
+    arrays = {"audio": result.embeddings.numpy()}
+    if args.images:
+        arrays["images"] = pipe.embed_images(args.images).numpy()
+    if args.out:
+        np.savez(args.out, **arrays)
+        print(f"wrote {args.out}")
+    else:
+        print(json.dumps({k: v.round(6).tolist() for k, v in arrays.items()}))
+    return 0
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    """Rank images by how well they match the sound."""
+    from tqdm import tqdm
+
+    from wavbrivl.data.image import list_image_files
+
+    pipe = _load(args)
+    files: list[Path] = []
+    for item in args.images:
+        files.extend(list_image_files(item) if Path(item).is_dir() else [Path(item)])
+    with tqdm(total=len(files), desc="embedding images", unit="img", disable=args.json) as bar:
+        image_embeds = pipe.embed_images(files, progress=lambda done, total: bar.update(done - bar.n))
+    audio = pipe.embed_audio(args.audio, _volumes(args))
+    _print_notes(audio.notes)
+    from wavbrivl.ranking import rank_embeddings
+
+    result = rank_embeddings(audio.embeddings, image_embeds)
+    ranked = result.ranked(0)[: args.top or None]
+    if args.json:
+        print(json.dumps([{"rank": r + 1, "image": str(files[i]), "score": s} for r, (i, s) in enumerate(ranked)]))
+    else:
+        for r, (i, s) in enumerate(ranked):
+            print(f"{r + 1:4d}  {s:+.4f}  {files[i]}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate images from a sound, one per volume, writing every k-th step and the final image."""
+    from tqdm import tqdm
+
+    pipe = _load(args)
+    volumes = _volumes(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = GenerationConfig(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=args.seed)
+    embedded = pipe.embed_audio(args.audio, volumes)
+    _print_notes(embedded.notes)
+    steps = pipe.generate(embedded, config=config, init_image=args.init_image)
+    names = [f"vol{v:+g}dB" for v in volumes]
+    with tqdm(total=args.steps, desc="generating", unit="step") as bar:
+        for step in steps:
+            if step.final or (args.every and step.step % args.every == 0):
+                suffix = "final" if step.final else f"step{step.step:04d}"
+                for name, image in zip(names, step.images):
+                    image.save(out / f"{name}_{suffix}.png")
+            if not step.final:
+                bar.update(1)
+                bar.set_postfix(similarity=f"{np.mean(step.similarity):+.3f}")
+    summary = {
+        name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
+    }
+    (out / "summary.json").write_text(
+        json.dumps({"seed": args.seed, "steps": args.steps, "results": summary}, indent=2)
+    )
+    for name, item in summary.items():
+        print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
+    return 0
+
+
+def cmd_convert_brivl(args: argparse.Namespace) -> int:
+    """Convert the official BriVL-1.0 .pth into the project's image tower folder."""
+    from wavbrivl.checkpoints import load_brivl_official, save_component
+
+    folder = save_component(load_brivl_official(args.pth), args.out)
+    print(f"wrote {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="wavbrivl", description="Sound to image with a frozen vision-language space")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="show the loaded weights, their sources and sizes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("embed", help="embed a sound (and images)")
+    p.add_argument("--audio", required=True)
+    p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    p.add_argument("--images", nargs="*", default=None)
+    p.add_argument("--out", default=None, help=".npz file to write (default: print JSON)")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("rank", help="rank images by a sound")
+    p.add_argument("--audio", required=True)
+    p.add_argument("--images", nargs="+", required=True, help="image files and/or folders")
+    p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    p.add_argument("--top", type=int, default=0, help="print only the best K")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rank)
+
+    p = sub.add_parser("generate", help="generate images from a sound with VQGAN")
+    p.add_argument("--audio", required=True)
+    vol = p.add_mutually_exclusive_group()
+    vol.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--cutn", type=int, default=16)
+    p.add_argument("--init-image", default=None)
+    p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("convert-brivl", help="official BriVL-1.0 .pth -> image tower folder")
+    p.add_argument("pth")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_convert_brivl)
+
+    for name in ("info", "embed", "rank", "generate"):
+        _add_model_args(sub.choices[name])
+    return parser
+
+
+def _protect_negative_volumes(argv: list[str]) -> list[str]:
+    """Keep values like '-6dB' or '-.5x' from being read as options (argparse only knows plain numbers)."""
+    return [" " + a if re.fullmatch(r"-(\d+\.?\d*|\.\d+)\s*(db|x)", a, re.IGNORECASE) else a for a in argv]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a subcommand, turning user errors into one clear line and exit code 2."""
+    args = build_parser().parse_args(_protect_negative_volumes(sys.argv[1:] if argv is None else argv))
+    try:
+        return args.func(args)
+    except WavBriVLError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
