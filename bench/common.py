@@ -1,0 +1,41 @@
+"""Helpers shared by the benchmarks: machine description, timing, matmul peak."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    """Best wall time of fn over repeat runs, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_flops(n: int = 2048, repeat: int = 5) -> float:
+    """Measured fp32 matmul FLOP/s of this machine (best of repeat n x n products)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    seconds = timed(lambda: a @ b, repeat)
+    return 2 * n**3 / seconds

@@ -1,0 +1,62 @@
+"""The Gradio app through gradio_client on loopback: rank, streamed generation, volume study, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client, handle_file
+
+from tests.conftest import SR, tone
+
+
+@pytest.fixture(scope="module")
+def client(tiny_pipeline, tmp_path_factory):
+    import app
+
+    demo = app.build_app(tiny_pipeline)
+    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(demo.local_url, verbose=False)
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def wav(tmp_path_factory):
+    import soundfile as sf
+
+    path = tmp_path_factory.mktemp("app") / "tone.wav"
+    sf.write(path, tone(seconds=1.0), SR)
+    return str(path)
+
+
+def test_rank_endpoint(client, wav, image_files):
+    out = client.predict(handle_file(wav), [handle_file(str(p)) for p in image_files], 0, api_name="/rank")
+    assert len(out) == 5 and out[0]["caption"].startswith("#1")
+
+
+def test_generate_streams_every_step(client, wav):
+    job = client.submit(handle_file(wav), 0, 4, 1, 32, 0.1, 2, None, api_name="/generate")
+    outputs = list(job)
+    assert len(outputs) >= 5  # 4 steps + the final image
+    assert "4/4" in outputs[-1][2]
+
+
+def test_volume_study_one_image_per_volume_per_step(client, wav):
+    job = client.submit(handle_file(wav), "-6 0 6", 3, 1, 32, 2, api_name="/volume_study")
+    outputs = list(job)
+    assert len(outputs) >= 4 and all(len(o[0]) == 3 for o in outputs)
+
+
+def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("no audio here")
+    with pytest.raises(Exception, match="Record or upload|not a readable|error"):
+        client.predict(handle_file(str(bad)), "0 6", 2, 1, 32, 2, api_name="/volume_study")
+    with pytest.raises(Exception, match="volume"):
+        client.predict(handle_file(wav), "loud", 2, 1, 32, 2, api_name="/volume_study")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    with pytest.raises(Exception, match="not a readable image"):
+        client.predict(handle_file(wav), [handle_file(str(broken))], 0, api_name="/rank")
+    job = client.submit(handle_file(wav), 0, 2, 1, 32, 0.1, 1, None, api_name="/generate")
+    assert len(list(job)) >= 3  # the server still works
