@@ -12,7 +12,7 @@ from tests.test_vqgan_clip import TAMING_YAML, _fake_taming_ckpt
 from wavbrivl import WavBriVLPipeline, WeightsError
 from wavbrivl.checkpoints import save_component
 from wavbrivl.cli import main
-from wavbrivl.factory import tiny_components
+from wavbrivl.factory import TINY_WAVLM, tiny_components
 from wavbrivl.hub import resolve
 
 
@@ -81,19 +81,7 @@ def test_hub_ids_fail_clearly_offline(monkeypatch):
 
 def test_brivl_preset_from_local_files(tmp_path, monkeypatch):
     """The preset path: a WavLM folder (untrained head), an image tower folder, a taming .ckpt + .yaml."""
-    wavlm = WavLMModel(
-        WavLMConfig(
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            conv_dim=[32] * 7,
-            num_conv_pos_embeddings=16,
-            num_conv_pos_embedding_groups=4,
-            num_buckets=32,
-            max_bucket_distance=100,
-        )
-    )
+    wavlm = WavLMModel(WavLMConfig(**TINY_WAVLM))
     wavlm.save_pretrained(tmp_path / "wavlm")
     _, image, vqgan = tiny_components(seed=5)
     save_component(image, tmp_path / "image")
@@ -113,16 +101,6 @@ def test_brivl_preset_without_vqgan_says_what_to_pass(tmp_path, monkeypatch):
     monkeypatch.delenv("WAVBRIVL_VQGAN", raising=False)
     _, image, _ = tiny_components()
     save_component(image, tmp_path / "image")
-    WavLMModel(
-        WavLMConfig(
-            hidden_size=32,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=64,
-            conv_dim=[32] * 7,
-            num_conv_pos_embeddings=16,
-            num_conv_pos_embedding_groups=4,
-        )
-    ).save_pretrained(tmp_path / "wavlm")
+    WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
     with pytest.raises(WeightsError, match="VQGAN weights are needed: pass --vqgan-weights"):
         WavBriVLPipeline.from_preset("brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"))

@@ -20,6 +20,19 @@ from wavbrivl.models import VQGAN, BriVLImageTower, CLIPImageTower, ImageTower, 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
 OFFLINE_PRESET = "tiny-random"
 
+TINY_WAVLM = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "conv_dim": [32] * 7,
+    "num_conv_pos_embeddings": 16,
+    "num_conv_pos_embedding_groups": 4,
+    "num_buckets": 32,
+    "max_bucket_distance": 100,
+    "apply_spec_augment": False,
+}
+
 
 @dataclass
 class Provenance:
@@ -143,19 +156,7 @@ def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Prov
 def tiny_components(seed: int = 0) -> tuple[WavBriVLAudioTower, BriVLImageTower, VQGAN]:
     """Tiny randomly initialised towers and VQGAN of the real architectures (tests and plumbing only)."""
     torch.manual_seed(seed)
-    wavlm = {
-        "hidden_size": 32,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 64,
-        "conv_dim": [32] * 7,
-        "num_conv_pos_embeddings": 16,
-        "num_conv_pos_embedding_groups": 4,
-        "num_buckets": 32,
-        "max_bucket_distance": 100,
-        "apply_spec_augment": False,
-    }
-    audio = WavBriVLAudioTower(AudioTowerConfig(wavlm=wavlm, embed_dim=64, mlp_hidden=64))
+    audio = WavBriVLAudioTower(AudioTowerConfig(wavlm=dict(TINY_WAVLM), embed_dim=64, mlp_hidden=64))
     image = BriVLImageTower(
         BriVLImageConfig(
             backbone="test_efficientnet",
