@@ -1,0 +1,103 @@
+"""Read a video's sound (16 kHz mono) and one frame with PyAV (FFmpeg)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from wavbrivl.errors import InputError
+
+VIDEO_SUFFIXES = {".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".flv"}
+
+
+@dataclass
+class VideoClip:
+    """A clip's audio, its chosen frame and where they were taken from."""
+
+    audio: np.ndarray
+    frame: Image.Image
+    start: float
+    frame_time: float
+
+
+def _read_audio(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            raise InputError(f"{path}: has no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+        chunks = []
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    if not chunks:
+        raise InputError(f"{path}: the audio stream holds no samples")
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def _read_frame(path: Path, at: float, max_side: int) -> tuple[Image.Image, float]:
+    import av
+
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            raise InputError(f"{path}: has no video stream")
+        stream = container.streams.video[0]
+        chosen = None
+        for frame in container.decode(stream):
+            chosen = frame
+            if frame.time is not None and frame.time >= at:
+                break
+        if chosen is None:
+            raise InputError(f"{path}: the video stream holds no frames")
+        image = chosen.to_image().convert("RGB")
+        time = float(chosen.time or 0.0)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image, time
+
+
+def extract_clip(
+    path: str | Path,
+    seconds: float = 10.0,
+    start: float | None = None,
+    frame: str = "middle",
+    max_side: int = 480,
+    rng: random.Random | None = None,
+) -> VideoClip:
+    """Audio of [start, start+seconds) (start 0 if the file is shorter) and one frame in that window."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such video file")
+    try:
+        audio = _read_audio(path)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - FFmpeg errors come in many types
+        raise InputError(f"{path}: cannot be decoded ({type(err).__name__}: {err})") from None
+    duration = len(audio) / 16000
+    begin = start if start is not None and start + 0.5 < duration else 0.0
+    clip = audio[int(begin * 16000) : int((begin + seconds) * 16000)]
+    if len(clip) < 1600:
+        raise InputError(f"{path}: audio shorter than 0.1 s")
+    span = len(clip) / 16000
+    if frame == "middle":
+        at = begin + span / 2
+    elif frame == "random":
+        at = begin + (rng or random.Random(0)).uniform(0, span)
+    else:
+        raise InputError(f"frame choice {frame!r}: expected 'middle' or 'random'")
+    try:
+        image, time = _read_frame(path, at, max_side)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise InputError(f"{path}: video frames cannot be decoded ({type(err).__name__}: {err})") from None
+    return VideoClip(clip, image, begin, time)

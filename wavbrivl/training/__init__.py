@@ -1,0 +1,1 @@
+"""Training the audio tower: data preparation, frame embedding, the contrastive trainer."""
