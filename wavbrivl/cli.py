@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -157,6 +158,90 @@ def cmd_convert_brivl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Videos into WebDataset shards of (clip audio, one frame, meta)."""
+    from tqdm import tqdm
+
+    from wavbrivl.training.prepare import REPORT_NAME, find_videos, prepare
+
+    total = len(find_videos(args.videos, args.csv, args.split))
+    with tqdm(total=total, desc="preparing", unit="video") as bar:
+        report = prepare(
+            args.videos,
+            args.out,
+            args.csv,
+            args.split,
+            args.seconds,
+            args.frame,
+            args.max_side,
+            args.per_shard,
+            args.seed,
+            progress=bar.update,
+        )
+    print(
+        f"{report.samples} clips written in {len(report.shards_written)} new shards "
+        f"({len(report.shards_skipped)} finished shards skipped); {len(report.skipped_files)} videos skipped, "
+        f"see {Path(args.out) / REPORT_NAME}"
+    )
+    return 0
+
+
+def cmd_embed_frames(args: argparse.Namespace) -> int:
+    """Embed every frame once with the frozen image tower and store it beside the sample."""
+    from tqdm import tqdm
+
+    from wavbrivl.factory import load_image_tower
+    from wavbrivl.pipeline import default_device
+    from wavbrivl.training.embed_frames import embed_frames
+
+    device = args.device or default_device()
+    if args.tower in ("brivl", "clip"):
+        spec = args.image_weights or os.environ.get("WAVBRIVL_IMAGE") or PRESETS[args.tower].image
+        tower, _ = load_image_tower(str(spec), args.tower)
+    else:
+        from wavbrivl.pipeline import WavBriVLPipeline
+
+        tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu").image_tower
+    tower = tower.to(device)
+    with tqdm(desc="embedding frames", unit="frame") as bar:
+        written = embed_frames(args.shards, tower, args.out, args.batch_size, args.tower, progress=bar.update)
+    print(f"{len(written)} shards with frame embeddings")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the audio tower on embedded shards (resumes from OUT when a trainer state is there)."""
+    from wavbrivl.training.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        shards=args.shards,
+        out=args.out,
+        base=args.base,
+        val_shards=args.val_shards,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        accumulate=args.accumulate,
+        lr=args.lr,
+        warmup=args.warmup,
+        queue_size=args.queue_size,
+        temperature=args.temperature,
+        clip_seconds=args.clip_seconds,
+        trainable_layers=args.trainable_layers,
+        checkpoint_every=args.checkpoint_every,
+        val_every=args.val_every,
+        log_every=args.log_every,
+        seed=args.seed,
+        precision=args.precision,
+        cosine_weight=args.cosine_weight,
+    )
+    state = Path(args.out) / "trainer-state.pt"
+    if state.is_file() and not args.resume:
+        raise WavBriVLError(f"{state} exists: pass --resume to continue that run, or choose another --out")
+    last = train(config)
+    print(json.dumps(last))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wavbrivl", description="Sound to image with a frozen vision-language space")
@@ -200,6 +285,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pth")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_convert_brivl)
+
+    p = sub.add_parser("prepare", help="videos -> WebDataset shards of clip audio + one frame")
+    p.add_argument("--videos", required=True, help="folder of videos (searched recursively)")
+    p.add_argument("--csv", default=None, help="VGGSound csv (ytid,start,label,split)")
+    p.add_argument("--split", default=None, help="keep only this csv split (e.g. train, test)")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--frame", choices=["middle", "random"], default="middle")
+    p.add_argument("--max-side", type=int, default=480)
+    p.add_argument("--per-shard", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("embed-frames", help="store the frozen image tower's frame embeddings in the shards")
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--tower", default="brivl", help="brivl, clip, or a pipeline folder whose image tower to use")
+    p.add_argument("--image-weights", default=None)
+    p.add_argument("--out", default=None, help="write shards here (default: in place)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=cmd_embed_frames)
+
+    p = sub.add_parser("train", help="train the audio tower on embedded shards")
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--val-shards", nargs="+", default=None)
+    p.add_argument("--base", required=True, help="pipeline folder: image tower + VQGAN + starting audio tower")
+    p.add_argument("--out", required=True)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=64, help="global batch, across processes")
+    p.add_argument("--accumulate", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--queue-size", type=int, default=9600)
+    p.add_argument("--temperature", type=float, default=0.07)
+    p.add_argument("--cosine-weight", type=float, default=0.0, help="extra 1-cos(audio, frame) term")
+    p.add_argument("--clip-seconds", type=float, default=10.0)
+    p.add_argument("--trainable-layers", type=int, default=None, help="0 frozen WavLM, N top layers, -1 all")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.set_defaults(func=cmd_train)
 
     for name in ("info", "embed", "rank", "generate"):
         _add_model_args(sub.choices[name])

@@ -91,9 +91,15 @@ def list_shards(spec: str | Path | Iterable[str | Path]) -> list[Path]:
     return unique
 
 
+def _all_shards(urls):
+    return urls
+
+
 def read_shard(path: str | Path, frames: bool = True) -> Iterator[Sample]:
     """Iterate the samples of one shard in stored order."""
     import webdataset as wds
 
-    for record in wds.WebDataset(str(path), shardshuffle=False, empty_check=False):
+    # every process reads the shard it is given: splitting across processes is the caller's job
+    dataset = wds.WebDataset(str(path), shardshuffle=False, empty_check=False, nodesplitter=_all_shards)
+    for record in dataset:
         yield decode_record(record, frames)

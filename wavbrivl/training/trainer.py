@@ -50,12 +50,13 @@ class TrainConfig:
     val_every: int = 500
     log_every: int = 10
     seed: int = 0
+    stop_after: int | None = None  # end this invocation after N steps (checkpointed), e.g. on preemptible machines
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (autocast on GPU only)
     progress: bool = True
 
 
 class TrainModule(nn.Module):
-    """The audio tower and the loss's temperature, trained together (one DDP unit)."""
+    """The audio tower and the loss's temperature, trained together."""
 
     def __init__(self, tower: WavBriVLAudioTower, loss: ContrastiveLoss) -> None:
         super().__init__()
@@ -85,6 +86,23 @@ def _gather(x: torch.Tensor, world: int, grad: bool) -> torch.Tensor:
     parts = [torch.empty_like(x) for _ in range(world)]
     dist.all_gather(parts, x.contiguous())
     return torch.cat(parts, dim=0)
+
+
+def _average_gradients(params: list[nn.Parameter], world: int) -> None:
+    """All-reduce the gradients as one flat buffer and divide by the process count (unused ones count as 0).
+
+    Every process computes the loss of the whole gathered batch, and all_gather's backward sums the gradient
+    of each local embedding over processes, so the average equals the one-process gradient of that batch.
+    """
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
 
 
 def _schedule(config: TrainConfig):
@@ -172,11 +190,6 @@ def train(config: TrainConfig) -> dict[str, float]:
         torch.set_rng_state(state["rng_torch"])
         random.setstate(state["rng_python"])
         step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
-    wrapped: nn.Module = module
-    if world > 1:
-        wrapped = nn.parallel.DistributedDataParallel(
-            module, device_ids=[device.index] if device.type == "cuda" else None
-        )
     use_autocast = device.type == "cuda" and config.precision != "fp32"
     dtype = torch.float16 if config.precision == "fp16" else torch.bfloat16
     scaler = torch.amp.GradScaler("cuda", enabled=use_autocast and dtype == torch.float16)
@@ -194,7 +207,8 @@ def train(config: TrainConfig) -> dict[str, float]:
     batches = stream.batches(epoch, batch_in_epoch)
     module.train()
     started = time.perf_counter()
-    while step < config.steps:
+    run_until = config.steps if config.stop_after is None else min(config.steps, step + config.stop_after)
+    while step < run_until:
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for _ in range(config.accumulate):
@@ -206,13 +220,15 @@ def train(config: TrainConfig) -> dict[str, float]:
             batch_in_epoch += 1
             audio, lengths, target = (batch[k].to(device) for k in ("audio", "lengths", "target"))
             with torch.autocast(device.type, dtype=dtype, enabled=use_autocast):
-                local = wrapped(audio, lengths)
+                local = module(audio, lengths)
             embeds = _gather(local.float(), world, grad=True)
             targets = _gather(target, world, grad=False)
             loss = module.loss(embeds, targets, queue.negatives())
             scaler.scale(loss / config.accumulate).backward()
             queue.push(targets)
-            total += float(loss) / config.accumulate
+            total += float(loss.detach()) / config.accumulate
+        if world > 1:
+            _average_gradients(params, world)
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
@@ -235,7 +251,7 @@ def train(config: TrainConfig) -> dict[str, float]:
             last.update(metrics)
             log.write(json.dumps({"step": step, "val": metrics}) + "\n")
             log.flush()
-        if rank == 0 and (step % config.checkpoint_every == 0 or step == config.steps):
+        if rank == 0 and (step % config.checkpoint_every == 0 or step == run_until):
             state = {
                 "model": module.state_dict(),
                 "optimizer": optimizer.state_dict(),

@@ -1,0 +1,230 @@
+"""The training data path and trainer: prepare, embed-frames, train, exact resume, kill -9, 2 processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.media import make_video
+from wavbrivl import WavBriVLPipeline
+from wavbrivl.checkpoints import load_component
+from wavbrivl.configs import AudioTowerConfig
+from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
+from wavbrivl.factory import TINY_WAVLM, tiny_components
+from wavbrivl.models import WavBriVLAudioTower
+from wavbrivl.toyworld import ToyWorld
+from wavbrivl.training.embed_frames import embed_frames
+from wavbrivl.training.prepare import prepare
+from wavbrivl.training.trainer import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_DROPOUT = {
+    k: 0.0
+    for k in (
+        "hidden_dropout",
+        "attention_dropout",
+        "activation_dropout",
+        "feat_proj_dropout",
+        "final_dropout",
+        "layerdrop",
+    )
+}
+
+
+def test_prepare_writes_shards_skips_bad_videos_and_resumes(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i in range(3):
+        make_video(videos / f"good{i}.mp4", freq=300 + 100 * i)
+    make_video(videos / "silent.mp4", audio=False)
+    (videos / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 but then nothing")
+    report = prepare(videos, tmp_path / "shards", seconds=1.0, per_shard=2)
+    assert report.samples == 3 and len(report.shards_written) == 3
+    assert set(Path(k).name for k in report.skipped_files) == {"silent.mp4", "broken.mp4"}
+    assert "no audio stream" in report.skipped_files[str(videos / "silent.mp4")]
+    samples = [s for shard in list_shards(tmp_path / "shards") for s in read_shard(shard)]
+    assert sorted(s.key for s in samples) == ["good0", "good1", "good2"]
+    assert all(len(s.audio) == 16000 and max(s.frame.size) <= 480 for s in samples)
+    again = prepare(videos, tmp_path / "shards", seconds=1.0, per_shard=2)
+    assert again.shards_written == [] and len(again.shards_skipped) == 3
+
+
+def test_prepare_with_vggsound_csv(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    make_video(videos / "abc_000001.mp4", seconds=3.0)
+    make_video(videos / "xyz_000000.mp4")
+    make_video(videos / "unlisted.mp4")
+    csv_path = tmp_path / "vggsound.csv"
+    csv_path.write_text("abc,1,dog barking,train\nxyz,0,rain,test\n")
+    report = prepare(videos, tmp_path / "shards", csv_path=csv_path, split="train", seconds=1.0)
+    samples = [s for shard in list_shards(tmp_path / "shards") for s in read_shard(shard)]
+    assert report.samples == 1 and samples[0].meta["label"] == "dog barking" and samples[0].meta["start"] == 1.0
+
+
+def _toy_shards(folder: Path, tower, count: int, per_shard: int, seed: int) -> Path:
+    world = ToyWorld(seed)
+    examples = world.examples(0, count)
+    for shard_index in range(0, count, per_shard):
+        group = examples[shard_index : shard_index + per_shard]
+        write_shard(
+            folder / f"shard-{shard_index // per_shard:06d}.tar",
+            [Sample(f"s{seed}-{shard_index + i}", e.audio, e.image, {"label": e.label}) for i, e in enumerate(group)],
+        )
+    embed_frames(folder, tower)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def toy_data(tmp_path_factory):
+    """A base pipeline (dropout-free tiny audio tower, tiny image tower, VQGAN) and embedded toy shards."""
+    root = tmp_path_factory.mktemp("train")
+    _, image, vqgan = tiny_components(seed=2)
+    torch.manual_seed(0)
+    audio = WavBriVLAudioTower(
+        AudioTowerConfig(wavlm={**TINY_WAVLM, **NO_DROPOUT}, embed_dim=64, mlp_hidden=64, trainable_layers=-1)
+    )
+    WavBriVLPipeline(audio, image, vqgan, device="cpu").save_pretrained(root / "base")
+    train_dir = _toy_shards(root / "shards", image, 48, 16, seed=0)
+    val_dir = _toy_shards(root / "val", image, 16, 16, seed=1)
+    return root, train_dir, val_dir
+
+
+def _config(toy_data, out: Path, **kw) -> TrainConfig:
+    root, train_dir, val_dir = toy_data
+    base = dict(
+        shards=[str(train_dir)],
+        val_shards=[str(val_dir)],
+        out=str(out),
+        base=str(root / "base"),
+        steps=6,
+        batch_size=8,
+        lr=1e-3,
+        warmup=2,
+        queue_size=16,
+        clip_seconds=0.5,
+        checkpoint_every=3,
+        val_every=3,
+        log_every=1,
+        progress=False,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_embed_frames_stores_embeddings_once(toy_data):
+    _, train_dir, _ = toy_data
+    sample = next(read_shard(list_shards(train_dir)[0]))
+    assert sample.embedding.shape == (64,) and sample.meta["image_tower"] == "image_tower"
+    before = {p: p.stat().st_mtime_ns for p in list_shards(train_dir)}
+    _, image, _ = tiny_components(seed=2)
+    embed_frames(train_dir, image)
+    assert {p: p.stat().st_mtime_ns for p in list_shards(train_dir)} == before
+
+
+def test_training_output_loads_as_a_pipeline(toy_data, tmp_path):
+    last = train(_config(toy_data, tmp_path / "run"))
+    assert last["step"] == 6 and "a2i_r1" in last and "i2a_mrr" in last
+    pipe = WavBriVLPipeline.from_pretrained(tmp_path / "run", device="cpu")
+    assert "audio_tower" not in pipe.untrained
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if "loss" in x] == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_continues_exactly(toy_data, tmp_path):
+    train(_config(toy_data, tmp_path / "straight"))
+    train(_config(toy_data, tmp_path / "split", stop_after=4))
+    assert json.loads((tmp_path / "split" / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
+    train(_config(toy_data, tmp_path / "split"))
+    a = load_component(tmp_path / "straight" / "audio_tower").state_dict()
+    b = load_component(tmp_path / "split" / "audio_tower").state_dict()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0, msg=key)
+
+
+def _cli(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw
+    )
+
+
+def _train_args(toy_data, out: Path, steps: int, extra: list[str] = ()) -> list[str]:
+    root, train_dir, val_dir = toy_data
+    return [
+        "-m",
+        "wavbrivl.cli",
+        "train",
+        "--shards",
+        str(train_dir),
+        "--base",
+        str(root / "base"),
+        "--out",
+        str(out),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        "8",
+        "--lr",
+        "1e-3",
+        "--warmup",
+        "2",
+        "--queue-size",
+        "16",
+        "--clip-seconds",
+        "0.5",
+        "--log-every",
+        "1",
+        *extra,
+    ]
+
+
+def test_kill_9_then_resume_loses_at_most_one_interval(toy_data, tmp_path):
+    out = tmp_path / "killed"
+    proc = _cli(_train_args(toy_data, out, 400, ["--checkpoint-every", "5"]))
+    metrics = out / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        lines = metrics.read_text().splitlines() if metrics.exists() else []
+        if len(lines) >= 12:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    logged = max(json.loads(x)["step"] for x in metrics.read_text().splitlines())
+    saved = torch.load(out / "trainer-state.pt", weights_only=True)["step"]
+    assert saved >= 10 and logged - saved <= 5
+    resumed = _cli(_train_args(toy_data, out, saved + 3, ["--checkpoint-every", "5", "--resume"]))
+    assert resumed.wait(timeout=180) == 0, resumed.stdout.read()
+    steps = [json.loads(x)["step"] for x in metrics.read_text().splitlines()]
+    assert steps[-3:] == [saved + 1, saved + 2, saved + 3]
+
+
+def test_two_processes_match_one_with_the_same_global_batch(toy_data, tmp_path):
+    single = _cli(_train_args(toy_data, tmp_path / "one", 3, ["--checkpoint-every", "3"]))
+    assert single.wait(timeout=180) == 0, single.stdout.read()
+    double = _cli(
+        [
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29533",
+            *_train_args(toy_data, tmp_path / "two", 3, ["--checkpoint-every", "3"]),
+        ]
+    )
+    assert double.wait(timeout=240) == 0, double.stdout.read()
+    read = lambda run: [json.loads(x)["loss"] for x in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
+    one, two = read("one"), read("two")
+    assert len(one) == len(two) == 3
+    for a, b in zip(one, two):
+        assert abs(a - b) < 1e-4, (one, two)
