@@ -27,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--cutn", type=int, default=8)
+    parser.add_argument("--cut-batch", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=128, help="image size for the (c) comparison")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -35,7 +36,7 @@ def main() -> None:
     vqgan.requires_grad_(False)
     peak = matmul_flops()
     target = torch.nn.functional.normalize(torch.randn(1, 2048), dim=-1)
-    config = GenerationConfig(steps=3, size=args.size, cutn=args.cutn)
+    config = GenerationConfig(steps=3, size=args.size, cutn=args.cutn, cut_batch=args.cut_batch)
 
     counter = FlopCounterMode(display=False)
     with counter:
@@ -43,7 +44,7 @@ def main() -> None:
     flops = counter.get_total_flops()
     run(vqgan, tower, target, config, 1)  # warm-up
     per_step = (
-        timed(lambda: run(vqgan, tower, target, GenerationConfig(steps=2, size=args.size, cutn=args.cutn), 2)) / 2
+        timed(lambda: run(vqgan, tower, target, GenerationConfig(steps=2, size=args.size, cutn=args.cutn, cut_batch=args.cut_batch), 2)) / 2
     )
     print(f"machine: {machine()}")
     print(f"matmul fp32 peak (2048^3): {peak / 1e9:.1f} GFLOP/s")
@@ -52,7 +53,7 @@ def main() -> None:
         f"-> {flops / per_step / 1e9:.1f} GFLOP/s = {100 * flops / per_step / peak:.0f}% of matmul peak"
     )
 
-    small = GenerationConfig(steps=2, size=args.batch_size, cutn=args.cutn)
+    small = GenerationConfig(steps=2, size=args.batch_size, cutn=args.cutn, cut_batch=args.cut_batch)
     three = torch.nn.functional.normalize(torch.randn(3, 2048), dim=-1)
     one = timed(lambda: run(vqgan, tower, target, small, 2))
     batched = timed(lambda: run(vqgan, tower, three, small, 2))

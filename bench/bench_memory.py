@@ -25,6 +25,7 @@ def rss_gib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cutn", type=int, default=8)
+    parser.add_argument("--cut-batch", type=int, default=4)
     args = parser.parse_args()
     torch.set_grad_enabled(True)
     pipe = WavBriVLPipeline(*full_size_components(), device="cpu")
@@ -34,7 +35,7 @@ def main() -> None:
     images = [Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)) for _ in range(16)]
     pipe.rank(clip, images)
     ranked = rss_gib()
-    steps = pipe.generate(clip, [0.0], GenerationConfig(steps=2, size=256, cutn=args.cutn))
+    steps = pipe.generate(clip, [0.0], GenerationConfig(steps=2, size=256, cutn=args.cutn, cut_batch=args.cut_batch))
     for _ in itertools.islice(steps, 2):
         pass
     print(f"machine: {machine()}")

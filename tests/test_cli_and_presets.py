@@ -18,7 +18,20 @@ from wavbrivl.hub import resolve
 
 def test_rank_json(wav_file, image_files, capsys):
     assert (
-        main(["rank", "--audio", str(wav_file), "--images", str(image_files[0].parent), "--json", "--volume", "-6dB"])
+        main(
+            [
+                "rank",
+                "--preset",
+                "tiny-random",
+                "--audio",
+                str(wav_file),
+                "--images",
+                str(image_files[0].parent),
+                "--json",
+                "--volume",
+                "-6dB",
+            ]
+        )
         == 0
     )
     out = capsys.readouterr()
@@ -33,6 +46,8 @@ def test_generate_writes_steps_and_finals(wav_file, tmp_path, capsys):
     code = main(
         [
             "generate",
+            "--preset",
+            "tiny-random",
             "--audio",
             str(wav_file),
             "--steps",
@@ -62,12 +77,12 @@ def test_generate_writes_steps_and_finals(wav_file, tmp_path, capsys):
 
 
 def test_info_and_errors(tmp_path, capsys):
-    assert main(["info", "--json"]) == 0
+    assert main(["info", "--json", "--preset", "tiny-random"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["preset"] == "tiny-random" and not info["components"]["audio_tower"]["trained"]
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio")
-    assert main(["embed", "--audio", str(bad)]) == 2
+    assert main(["embed", "--preset", "tiny-random", "--audio", str(bad)]) == 2
     assert "bad.wav: not a readable sound" in capsys.readouterr().err
 
 

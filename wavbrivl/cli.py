@@ -13,7 +13,6 @@ import numpy as np
 
 from wavbrivl.errors import WavBriVLError
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS
-from wavbrivl.generation import GenerationConfig
 from wavbrivl.volume import parse_volume
 
 
@@ -124,12 +123,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     volumes = _volumes(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    config = GenerationConfig(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=args.seed)
+    config = pipe.generation_config(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=args.seed)
     embedded = pipe.embed_audio(args.audio, volumes)
     _print_notes(embedded.notes)
     steps = pipe.generate(embedded, config=config, init_image=args.init_image)
     names = [f"vol{v:+g}dB" for v in volumes]
-    with tqdm(total=args.steps, desc="generating", unit="step") as bar:
+    with tqdm(total=config.steps, desc="generating", unit="step") as bar:
         for step in steps:
             if step.final or (args.every and step.step % args.every == 0):
                 suffix = "final" if step.final else f"step{step.step:04d}"
@@ -142,7 +141,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
     }
     (out / "summary.json").write_text(
-        json.dumps({"seed": args.seed, "steps": args.steps, "results": summary}, indent=2)
+        json.dumps({"seed": args.seed, "steps": config.steps, "results": summary}, indent=2)
     )
     for name, item in summary.items():
         print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
@@ -242,6 +241,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_toyworld_build(args: argparse.Namespace) -> int:
+    """Train the offline default model set on the synthetic world and write it to OUT."""
+    from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
+
+    config = ToyBuildConfig.quick(args.out, args.seed) if args.quick else ToyBuildConfig(args.out, args.seed)
+    if args.no_evaluate:
+        config.evaluate = False
+    result = build_toyworld(config, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps({"timings_s": result["timings_s"], "metrics": result.get("metrics", {})}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wavbrivl", description="Sound to image with a frozen vision-language space")
@@ -271,11 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     vol = p.add_mutually_exclusive_group()
     vol.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
     vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--steps", type=int, default=None, help="default: the model set's")
+    p.add_argument("--size", type=int, default=None, help="pixels; default: the model set's")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--cutn", type=int, default=16)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--cutn", type=int, default=None)
     p.add_argument("--init-image", default=None)
     p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
     p.add_argument("--out", required=True)
@@ -329,6 +340,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("toyworld", help="the synthetic audio-visual world")
+    toy = p.add_subparsers(dest="toy_command", required=True)
+    p = toy.add_parser("build", help="train the offline default model set with the project's own code")
+    p.add_argument("--out", default="assets/toyworld")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="a shortened build (CI): checks that learning happens")
+    p.add_argument("--no-evaluate", action="store_true")
+    p.set_defaults(func=cmd_toyworld_build)
 
     for name in ("info", "embed", "rank", "generate"):
         _add_model_args(sub.choices[name])

@@ -18,7 +18,9 @@ from wavbrivl.hub import resolve
 from wavbrivl.models import VQGAN, BriVLImageTower, CLIPImageTower, ImageTower, WavBriVLAudioTower
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
-OFFLINE_PRESET = "tiny-random"
+OFFLINE_PRESET = "toyworld"
+TINY_PRESET = "tiny-random"
+TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD", Path(__file__).resolve().parents[1] / "assets" / "toyworld"))
 
 TINY_WAVLM = {
     "hidden_size": 32,
@@ -77,6 +79,15 @@ PRESETS: dict[str, Preset] = {
     ),
     OFFLINE_PRESET: Preset(
         OFFLINE_PRESET,
+        None,
+        None,
+        None,
+        "brivl",
+        64,
+        "the offline default: small models trained by `wavbrivl toyworld build` on a synthetic audio-visual world",
+    ),
+    TINY_PRESET: Preset(
+        TINY_PRESET,
         None,
         None,
         None,
@@ -208,7 +219,7 @@ def preset_components(
     if name not in PRESETS:
         raise WeightsError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     preset = PRESETS[name]
-    if name == OFFLINE_PRESET:
+    if name == TINY_PRESET:
         a, i, v = tiny_components()
         note = "random weights: for tests and plumbing checks only"
         prov = {k: Provenance("built-in tiny config", False, note) for k in ("audio_tower", "image_tower", "vqgan")}

@@ -18,6 +18,7 @@ from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.factory import (
     OFFLINE_PRESET,
     PRESETS,
+    TOYWORLD_DIR,
     Provenance,
     load_audio_tower,
     load_image_tower,
@@ -83,6 +84,7 @@ class WavBriVLPipeline:
         self.max_audio_seconds = max_audio_seconds
         self.clip_policy = clip_policy
         self.image_cache = EmbeddingCache()
+        self.generation_defaults: dict[str, float | int] = {}
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -96,6 +98,13 @@ class WavBriVLPipeline:
         device: str | torch.device | None = None,
     ) -> "WavBriVLPipeline":
         """Build a named preset ('brivl', 'clip', the offline default); explicit weight specs override it."""
+        if name == OFFLINE_PRESET:
+            if not (TOYWORLD_DIR / INDEX_NAME).is_file():
+                raise WeightsError(
+                    f"the offline default model set is missing at {TOYWORLD_DIR}; "
+                    "build it with `wavbrivl toyworld build --out assets/toyworld`"
+                )
+            return cls.from_pretrained(TOYWORLD_DIR, audio, image, vqgan, device=device)
         a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config)
         return cls(a, i, v, provenance, preset=name, device=device)
 
@@ -128,14 +137,16 @@ class WavBriVLPipeline:
             parts["image_tower"], saved["image_tower"] = load_image_tower(image, index.get("image_kind", "brivl"))
         if vqgan is not None:
             parts["vqgan"], saved["vqgan"] = load_vqgan(vqgan)
-        return cls(
-            parts["audio_tower"],
-            parts["image_tower"],
-            parts["vqgan"],
-            saved,  # type: ignore[arg-type]
+        pipe = cls(
+            parts["audio_tower"],  # type: ignore[arg-type]
+            parts["image_tower"],  # type: ignore[arg-type]
+            parts["vqgan"],  # type: ignore[arg-type]
+            saved,
             preset=index.get("preset", str(path_or_id)),
             device=device,
         )
+        pipe.generation_defaults = dict(index.get("generation", {}))
+        return pipe
 
     @classmethod
     def load(cls, preset: str | None = None, pretrained: str | None = None, **kwargs) -> "WavBriVLPipeline":
@@ -155,6 +166,7 @@ class WavBriVLPipeline:
             "preset": self.preset,
             "image_kind": "clip" if type(self.image_tower).__name__ == "CLIPImageTower" else "brivl",
             "provenance": {k: dataclasses.asdict(v) for k, v in self.provenance.items()},
+            "generation": self.generation_defaults,
         }
         (folder / INDEX_NAME).write_text(json.dumps(index, indent=2))
         return folder
@@ -253,6 +265,14 @@ class WavBriVLPipeline:
         return rank_embeddings(self.embed_audio(audio, volumes_db).embeddings, image_embeds)
 
     # ------------------------------------------------------------------ generation
+    def generation_config(self, **overrides) -> GenerationConfig:
+        """GenerationConfig from this model set's defaults, with any non-None overrides applied."""
+        fields = {f.name for f in dataclasses.fields(GenerationConfig)}
+        values = {k: v for k, v in self.generation_defaults.items() if k in fields}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("cut_batch", 1 if self.device.type == "cpu" else 8)  # CPU: least memory, same speed
+        return GenerationConfig(**values)
+
     def generate(
         self,
         audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings,
@@ -265,13 +285,13 @@ class WavBriVLPipeline:
 
         audio may also be the AudioEmbeddings of an earlier embed_audio call (then volumes_db is unused).
         """
-        config = config or GenerationConfig()
+        config = config or self.generation_config()
         if config.steps < 1:
             raise InputError(f"steps must be at least 1, got {config.steps}")
         if config.size < self.vqgan.downsample:
             raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
-        if config.cutn < 1:
-            raise InputError(f"cutouts must be at least 1, got {config.cutn}")
+        if config.cutn < 1 or config.cut_batch < 1:
+            raise InputError(f"cutouts and cut_batch must be at least 1, got {config.cutn} and {config.cut_batch}")
         embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
         targets = embedded.embeddings.to(self.device)
         init = load_images([init_image])[0] if init_image is not None else None

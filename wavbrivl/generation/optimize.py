@@ -24,6 +24,7 @@ class GenerationConfig:
     size: int = 256
     lr: float = 0.1
     cutn: int = 16
+    cut_batch: int = 4  # cutouts through the image tower at once (memory vs. speed)
     cut_pow: float = 1.0
     noise: float = 0.1
     seed: int = 0
@@ -97,14 +98,23 @@ def generate_images(
     for step in range(config.steps):
         optimizer.zero_grad(set_to_none=True)
         pixels = clamp_straight_through((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
-        views = cutouts(pixels, generator)  # (cutn, B, 3, S, S)
-        embeds = tower.encode_pixels(views.flatten(0, 1)).view(config.cutn, batch, -1)
-        per_image = spherical_distance_sq(embeds, targets[None]).mean(0)  # (B,)
-        per_image.sum().backward()
+        # The tower runs on cut_batch cutouts at a time, each chunk back-propagated to the pixels at once,
+        # so its activations never exist for all cutouts together; the decoder is back-propagated once.
+        leaf = pixels.detach().requires_grad_(True)
+        views = cutouts(leaf, generator)  # (cutn, B, 3, S, S)
+        per_image = torch.zeros(batch, device=device)
+        similarity = torch.zeros(batch, device=device)
+        for start in range(0, config.cutn, config.cut_batch):
+            chunk = views[start : start + config.cut_batch]
+            embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], batch, -1)
+            loss = spherical_distance_sq(embeds, targets[None]).sum(0) / config.cutn  # (B,)
+            loss.sum().backward(retain_graph=start + config.cut_batch < config.cutn)
+            per_image += loss.detach()
+            similarity += (F.normalize(embeds.detach(), dim=-1) * targets[None]).sum((-1, 0)) / config.cutn
+        pixels.backward(leaf.grad)
         optimizer.step()
         with torch.no_grad():
             z.copy_(torch.maximum(torch.minimum(z, z_max), z_min))
-            similarity = (F.normalize(embeds, dim=-1) * targets[None]).sum(-1).mean(0)
         yield GenerationStep(step, config.steps, pixels.detach().cpu(), similarity.tolist(), per_image.tolist())
         if should_stop is not None and should_stop():
             break

@@ -1,0 +1,176 @@
+"""`wavbrivl toyworld build`: train the offline default model set on the synthetic world with the project's code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from wavbrivl.configs import AudioTowerConfig
+from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
+from wavbrivl.factory import Provenance
+from wavbrivl.models import WavBriVLAudioTower
+from wavbrivl.models.image_tower import pil_to_tensor
+from wavbrivl.toyworld.card import write_model_card
+from wavbrivl.toyworld.evaluate import evaluate_toyworld
+from wavbrivl.toyworld.train_image import train_image_tower
+from wavbrivl.toyworld.train_vqgan import train_vqgan
+from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
+from wavbrivl.training.embed_frames import embed_frames
+from wavbrivl.training.trainer import TrainConfig, train
+
+TOY_WAVLM = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 128,
+    "conv_dim": [32] * 7,
+    "num_conv_pos_embeddings": 16,
+    "num_conv_pos_embedding_groups": 4,
+    "num_buckets": 32,
+    "max_bucket_distance": 100,
+    "apply_spec_augment": False,
+    "hidden_dropout": 0.0,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "feat_proj_dropout": 0.0,
+    "layerdrop": 0.0,
+}
+GENERATION_DEFAULTS = {"steps": 30, "size": 64, "lr": 0.15, "cutn": 8, "cut_batch": 8}
+
+
+@dataclass
+class ToyBuildConfig:
+    """Sizes of one build; `quick` is the shortened CI build."""
+
+    out: str
+    seed: int = 0
+    train_examples: int = 2400
+    held_out_examples: int = 400
+    image_steps: int = 500
+    vqgan_steps: int = 2000
+    audio_steps: int = 800
+    audio_batch: int = 64
+    audio_lr: float = 2e-3
+    evaluate: bool = True
+    keep_work: bool = False
+
+    @classmethod
+    def quick(cls, out: str, seed: int = 0) -> "ToyBuildConfig":
+        """A build of a few minutes that still has to learn (for CI)."""
+        return cls(
+            out,
+            seed,
+            train_examples=384,
+            held_out_examples=96,
+            image_steps=120,
+            vqgan_steps=150,
+            audio_steps=120,
+            audio_batch=32,
+            evaluate=False,
+        )
+
+
+def _write_shards(folder: Path, examples: list[ToyExample], prefix: str, per_shard: int = 400) -> Path:
+    for start in range(0, len(examples), per_shard):
+        samples = [
+            Sample(
+                f"{prefix}{start + i:06d}",
+                e.audio,
+                e.image,
+                {"label": CLASSES[e.label].name, "class": e.label, "level_db": e.level_db, "size": e.size},
+            )
+            for i, e in enumerate(examples[start : start + per_shard])
+        ]
+        write_shard(folder / SHARD_PATTERN.format(start // per_shard), samples)
+    return folder
+
+
+def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
+    """Build, save and (unless quick) measure the toy model set; returns timings and metrics."""
+    from wavbrivl.pipeline import WavBriVLPipeline
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    started = time.perf_counter()
+    out, work = Path(config.out), Path(config.out) / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    world = ToyWorld(config.seed)
+    train_set = world.examples(0, config.train_examples)
+    held_out = world.examples(1_000_000, config.held_out_examples)
+    pixels = torch.stack(pil_to_tensor([e.image for e in train_set]))
+    labels = torch.tensor([e.label for e in train_set])
+    sizes = torch.tensor([e.size for e in train_set])
+    timings: dict[str, float] = {"data": time.perf_counter() - started}
+
+    log(f"[1/4] image tower: {config.image_steps} steps on {len(train_set)} pictures")
+    t = time.perf_counter()
+    tower = train_image_tower(pixels, labels, sizes, len(CLASSES), config.image_steps, seed=config.seed)
+    timings["image_tower"] = time.perf_counter() - t
+
+    log(f"[2/4] VQGAN: {config.vqgan_steps} steps")
+    t = time.perf_counter()
+    vqgan = train_vqgan(pixels, config.vqgan_steps, seed=config.seed)
+    timings["vqgan"] = time.perf_counter() - t
+
+    log("[3/4] shards and frame embeddings (wavbrivl embed-frames path)")
+    t = time.perf_counter()
+    _write_shards(work / "shards", train_set, "train")
+    _write_shards(work / "val", held_out, "val")
+    embed_frames(work / "shards", tower, tower_name="toyworld image tower")
+    embed_frames(work / "val", tower, tower_name="toyworld image tower")
+    torch.manual_seed(config.seed)
+    audio = WavBriVLAudioTower(
+        AudioTowerConfig(wavlm=dict(TOY_WAVLM), embed_dim=tower.embed_dim, mlp_hidden=128, trainable_layers=-1)
+    )
+    WavBriVLPipeline(audio, tower, vqgan, device="cpu").save_pretrained(work / "base")
+    timings["shards"] = time.perf_counter() - t
+
+    log(f"[4/4] audio tower: {config.audio_steps} steps (wavbrivl train path)")
+    t = time.perf_counter()
+    train_config = TrainConfig(
+        shards=[str(work / "shards")],
+        val_shards=[str(work / "val")],
+        out=str(work / "run"),
+        base=str(work / "base"),
+        steps=config.audio_steps,
+        batch_size=config.audio_batch,
+        lr=config.audio_lr,
+        warmup=config.audio_steps // 10,
+        queue_size=256,
+        clip_seconds=1.0,
+        cosine_weight=1.0,
+        checkpoint_every=config.audio_steps,
+        val_every=max(config.audio_steps // 4, 1),
+        log_every=10,
+        seed=config.seed,
+        progress=False,
+    )
+    last = train(train_config)
+    timings["audio_tower"] = time.perf_counter() - t
+
+    pipe = WavBriVLPipeline.from_pretrained(work / "run", device="cpu")
+    note = "trained by `wavbrivl toyworld build` on the synthetic audio-visual world (not real sounds or pictures)"
+    pipe.provenance = {
+        k: Provenance(f"toyworld build (seed {config.seed})", True, note)
+        for k in ("audio_tower", "image_tower", "vqgan")
+    }
+    pipe.preset = "toyworld"
+    pipe.generation_defaults = dict(GENERATION_DEFAULTS)
+    pipe.save_pretrained(out)
+    timings["total_build"] = time.perf_counter() - started
+    result = {"timings_s": timings, "training": last, "config": asdict(config)}
+    if config.evaluate:
+        log("evaluating on held-out examples")
+        t = time.perf_counter()
+        result["metrics"] = evaluate_toyworld(pipe, train_set, held_out, seed=config.seed)
+        timings["evaluate"] = time.perf_counter() - t
+    (out / "build.json").write_text(json.dumps(result, indent=2))
+    write_model_card(out, result)
+    if not config.keep_work:
+        shutil.rmtree(work)
+    return result

@@ -1,0 +1,81 @@
+"""Train the toy VQGAN (taming Encoder / Decoder / VectorQuantizer) to reconstruct toy pictures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from wavbrivl.configs import VQGANConfig
+from wavbrivl.models import VQGAN
+
+TOY_VQGAN_CONFIG = VQGANConfig(
+    embed_dim=32,
+    n_embed=128,
+    ddconfig={
+        "double_z": False,
+        "z_channels": 32,
+        "resolution": 64,
+        "in_channels": 3,
+        "out_ch": 3,
+        "ch": 32,
+        "ch_mult": [1, 2, 2],
+        "num_res_blocks": 1,
+        "attn_resolutions": [],
+        "dropout": 0.0,
+    },
+)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB per image, for pixels in [0, 1]."""
+    mse = (a - b).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+    return 10 * torch.log10(1.0 / mse)
+
+
+def train_vqgan(
+    pixels: torch.Tensor,
+    steps: int = 1500,
+    batch: int = 8,
+    lr: float = 1e-3,
+    seed: int = 0,
+    crop: int | None = 32,
+    progress: Callable[[int, float], None] | None = None,
+) -> VQGAN:
+    """Fit encoder, codebook and decoder on [0, 1] pictures (L1 + MSE + the quantiser's codebook loss).
+
+    Dead codes are re-seeded from encoder outputs every 100 steps so the whole codebook stays in use.
+    """
+    torch.manual_seed(seed)
+    model = VQGAN(VQGANConfig(TOY_VQGAN_CONFIG.embed_dim, TOY_VQGAN_CONFIG.n_embed, dict(TOY_VQGAN_CONFIG.ddconfig)))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.9))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
+    gen = torch.Generator().manual_seed(seed)
+    usage = torch.zeros(model.config.n_embed)
+    model.train()
+    for step in range(steps):
+        x = pixels[torch.randint(len(pixels), (batch,), generator=gen)] * 2 - 1
+        if crop and crop < x.shape[-1]:  # fully convolutional: train on crops, use on whole pictures
+            top, left = (int(v) for v in torch.randint(x.shape[-1] - crop + 1, (2,), generator=gen))
+            x = x[:, :, top : top + crop, left : left + crop]
+        z = model.encode(x)
+        z_q, vq_loss, (_, _, indices) = model.quantize(z)
+        recon = model.decode(z_q)
+        loss = F.l1_loss(recon, x) + F.mse_loss(recon, x) + vq_loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        usage += torch.bincount(indices.flatten(), minlength=model.config.n_embed).float()
+        if (step + 1) % 100 == 0 and step < steps * 0.8:
+            dead = (usage == 0).nonzero().flatten()
+            if len(dead):
+                flat = z.detach().permute(0, 2, 3, 1).reshape(-1, model.config.embed_dim)
+                pick = torch.randint(len(flat), (len(dead),), generator=gen)
+                with torch.no_grad():
+                    model.quantize.embedding.weight[dead] = flat[pick]
+            usage.zero_()
+        if progress:
+            progress(step, float(loss))
+    return model.eval()
