@@ -4,138 +4,204 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
-from wavbrivl import GenerationConfig, WavBriVLError, WavBriVLPipeline, parse_volume  # noqa: E402
+from wavbrivl import WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
-from wavbrivl.volume import db_to_gain  # noqa: E402
+from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
 
-LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6}
+EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
+LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30}
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:
     info = pipe.info()
-    lines = [f"**Preset** `{info['preset']}` on `{info['device']}` — {info['description']}"]
+    lines = [f"**Model set** `{info['preset']}` on `{info['device']}` — {info['description']}"]
     for name, part in info["components"].items():
         state = "trained" if part["trained"] else "**UNTRAINED**"
         lines.append(f"- {name}: {part['class']}, {part['parameters']:,} parameters, {state}, from `{part['source']}`")
+    if info["preset"] == OFFLINE_PRESET:
+        lines.insert(
+            0,
+            "ℹ️ **Offline synthetic-world model set**: it knows 8 toy sound classes (tones paired with "
+            "coloured shapes; louder = bigger), not real sounds. Use `--preset brivl` with real weights.",
+        )
     if pipe.untrained:
-        lines.insert(0, "⚠️ **Untrained weights in use: rankings and images below demonstrate the plumbing only.**")
-    return "\n".join(lines)
+        lines.insert(0, "⚠️ **Untrained weights in use: results demonstrate the plumbing only.**")
+    limits = ", ".join(f"{k.replace('_', ' ')} ≤ {v}" for k, v in LIMITS.items())
+    return "\n".join(lines) + f"\n\n*Limits per request:* {limits}."
+
+
+def _error(err: Exception) -> gr.Error:
+    return gr.Error(str(err) if isinstance(err, WavBriVLError) else f"Something went wrong: {err}")
+
+
+def _need_audio(audio) -> None:
+    if audio is None:
+        raise gr.Error("Record or upload a sound first (or pick an example below the recorder).")
+
+
+def waveform_view(audio, volume_db: float):
+    """A peak envelope of the sound after the gain, with how many samples go beyond full scale."""
+    if audio is None:
+        return None, ""
+    try:
+        clip = load_audio(audio, max_seconds=LIMITS["audio_seconds"])
+        scaled, report = apply_gain(clip.waveform, float(volume_db))
+    except WavBriVLError as err:
+        return None, f"⚠️ {err}"
+    bins = np.array_split(np.abs(scaled), min(200, len(scaled)))
+    frame = pd.DataFrame({"seconds": np.linspace(0, clip.seconds, len(bins)), "peak": [b.max() for b in bins]})
+    text = f"gain {report.gain_db:+.0f} dB = ×{report.gain:.2f}, peak {report.peak_out:.2f}"
+    if report.exceeds_full_scale:
+        text = f"⚠️ **clips**: {report.samples_over_full_scale} samples beyond full scale (±1) — " + text
+    return frame, text + "".join(f"\n- {n}" for n in clip.notes)
 
 
 def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
     """The Blocks UI; every handler calls the pipeline and turns user errors into gr.Error."""
-    def _fail(err: Exception) -> gr.Error:
-        return gr.Error(str(err) if isinstance(err, WavBriVLError) else f"unexpected problem: {err}")
+    defaults = pipe.generation_config()
+    gallery_files = sorted(str(p) for p in (EXAMPLES / "gallery").glob("*.png"))
+    example_sounds = sorted(str(p) for p in EXAMPLES.glob("*.wav"))
 
-    def rank(audio, files, volume_db):
-        if audio is None:
-            raise gr.Error("Record or upload a sound first.")
-        if not files:
-            raise gr.Error("Upload at least one image to rank.")
-        if len(files) > LIMITS["images"]:
-            raise gr.Error(f"At most {LIMITS['images']} images per request; got {len(files)}.")
+    def rank(audio, files, use_examples, volume_db):
+        _need_audio(audio)
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        if use_examples:
+            paths = gallery_files + paths
+        if not paths:
+            raise gr.Error("Upload images to rank, or tick 'include the example gallery'.")
+        if len(paths) > LIMITS["images"]:
+            raise gr.Error(f"At most {LIMITS['images']} images per request; got {len(paths)}.")
         try:
-            paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in files]
-            embeds = pipe.embed_images(paths)
+            embeds = pipe.embed_images(paths)  # cached by content: a gallery is embedded once
             result = pipe.rank(audio, embeds, float(volume_db))
-        except Exception as err:  # noqa: BLE001 - shown to the user, server keeps running
-            raise _fail(err) from None
+        except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
+            raise _error(err) from None
         ranked = result.ranked(0)
-        return [(paths[i], f"#{r + 1}  {s:+.3f}") for r, (i, s) in enumerate(ranked)]
+        gallery = [(paths[i], f"#{r + 1}  {s:+.3f}") for r, (i, s) in enumerate(ranked)]
+        bars = pd.DataFrame(
+            {
+                "image": [f"#{r + 1} {Path(paths[i]).stem}" for r, (i, _) in enumerate(ranked)],
+                "score": [s for _, s in ranked],
+            }
+        )
+        return gallery, bars
 
     def generate(audio, volume_db, steps, seed, size, lr, cutn, init):
-        if audio is None:
-            raise gr.Error("Record or upload a sound first.")
-        config = GenerationConfig(steps=int(steps), size=int(size), lr=float(lr), cutn=int(cutn), seed=int(seed))
-        strip: list = []
-        curve: list[str] = []
+        _need_audio(audio)
+        seed = int(seed) if seed is not None and seed >= 0 else int(np.random.default_rng().integers(0, 2**31))
+        config = pipe.generation_config(steps=int(steps), size=int(size), lr=float(lr), cutn=int(cutn), seed=seed)
+        every = max(1, int(steps) // 10)
+        strip, curve = [], []
         try:
             for step in pipe.generate(audio, float(volume_db), config, init_image=init):
                 image = step.images[0]
-                curve.append(f"{step.step}: {step.similarity[0]:+.4f}")
-                if step.final or step.step % max(1, int(steps) // 10) == 0:
+                curve.append({"step": step.step, "similarity": step.similarity[0]})
+                if step.final or step.step % every == 0:
                     strip.append((image, "final" if step.final else f"step {step.step}"))
-                yield image, strip, f"step {step.step}/{step.total}  similarity {step.similarity[0]:+.4f}"
+                label = "final" if step.final else f"step {step.step + 1}/{step.total}"
+                yield image, strip, pd.DataFrame(curve), f"seed {seed} — {label}, similarity {step.similarity[0]:+.4f}"
         except Exception as err:  # noqa: BLE001
-            raise _fail(err) from None
+            raise _error(err) from None
 
     def volume_study(audio, volumes_text, steps, seed, size, cutn):
-        if audio is None:
-            raise gr.Error("Record or upload a sound first.")
+        _need_audio(audio)
         try:
             volumes = [parse_volume(v) for v in str(volumes_text).replace(",", " ").split()]
         except WavBriVLError as err:
             raise gr.Error(str(err)) from None
         if not 1 <= len(volumes) <= LIMITS["volumes"]:
             raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'.")
-        config = GenerationConfig(steps=int(steps), size=int(size), cutn=int(cutn), seed=int(seed))
+        seed = int(seed) if seed is not None and seed >= 0 else 0
+        config = pipe.generation_config(steps=int(steps), size=int(size), cutn=int(cutn), seed=seed)
         try:
             embedded = pipe.embed_audio(audio, volumes)
             cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
-            table = "| dB | " + " | ".join(f"{v:+g}" for v in volumes) + " |\n|---|" + "---|" * len(volumes) + "\n"
-            table += "\n".join(
-                f"| {v:+g} | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)
-            )
+            header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
+            rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
+            table = "\n".join([header, *rows])
             for step in pipe.generate(embedded, config=config):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
-                yield list(zip(step.images, labels)), f"step {step.step}/{step.total}", table
+                label = "final" if step.final else f"step {step.step + 1}/{step.total}"
+                yield list(zip(step.images, labels)), f"seed {seed} — {label}", table
         except Exception as err:  # noqa: BLE001
-            raise _fail(err) from None
+            raise _error(err) from None
 
     with gr.Blocks(title="WavBriVL") as demo:
         gr.Markdown("# WavBriVL — sound to image\n" + _banner(pipe))
-        audio = gr.Audio(sources=["microphone", "upload"], type="numpy", label="Sound")
-        volume = gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)")
+        with gr.Row():
+            with gr.Column(scale=2):
+                audio = gr.Audio(sources=["microphone", "upload"], type="numpy", label="Sound")
+                if example_sounds:
+                    gr.Examples(example_sounds, inputs=audio, label="Example sounds")
+            with gr.Column(scale=1):
+                volume = gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)")
+                level_text = gr.Markdown()
+                level_plot = gr.LinePlot(
+                    x="seconds", y="peak", label="Peak after gain (1.0 = full scale)", y_lim=[0, 2], height=160
+                )
+        for trigger in (audio.change, volume.change):
+            trigger(waveform_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
         with gr.Tab("Rank"):
-            files = gr.File(file_count="multiple", file_types=["image"], label="Images")
-            rank_btn = gr.Button("Rank images by the sound")
-            ranked = gr.Gallery(label="Best match first", columns=5)
-            rank_btn.click(rank, [audio, files, volume], ranked, api_name="rank")
+            with gr.Row():
+                files = gr.File(file_count="multiple", file_types=["image"], label="Images")
+                use_examples = gr.Checkbox(value=bool(gallery_files), label="Include the example gallery")
+            rank_btn = gr.Button("Rank images by the sound", variant="primary")
+            ranked = gr.Gallery(label="Best match first", columns=6, height="auto")
+            bars = gr.BarPlot(x="image", y="score", label="Scores", sort="-y", height=220)
+            rank_btn.click(rank, [audio, files, use_examples, volume], [ranked, bars], api_name="rank")
         with gr.Tab("Generate"):
             with gr.Row():
-                steps = gr.Slider(1, LIMITS["steps"], value=30, step=1, label="Steps")
-                seed = gr.Number(0, precision=0, label="Seed")
-                size = gr.Slider(
-                    32, LIMITS["size"], value=128 if pipe.device.type == "cpu" else 256, step=16, label="Size (px)"
-                )
-                lr = gr.Number(0.1, label="Learning rate")
-                cutn = gr.Slider(
-                    1, LIMITS["cutn"], value=8 if pipe.device.type == "cpu" else 32, step=1, label="Cutouts"
-                )
-            init = gr.Image(type="pil", label="Init image (optional)")
+                steps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
+                seed = gr.Number(0, precision=0, label="Seed (-1: random)")
+                size = gr.Slider(16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)")
+                lr = gr.Number(defaults.lr, label="Learning rate")
+                cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
+            init = gr.Image(type="pil", label="Init image (optional)", height=160)
             with gr.Row():
                 go = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop")
-            current = gr.Image(label="Current step", format="png")
-            strip = gr.Gallery(label="Every k-th step", columns=6)
+            with gr.Row():
+                current = gr.Image(label="Current step", format="png", height=256)
+                curve = gr.LinePlot(x="step", y="similarity", label="Similarity to the sound", height=256)
+            strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png")
             status = gr.Markdown()
             job = go.click(
                 generate,
                 [audio, volume, steps, seed, size, lr, cutn, init],
-                [current, strip, status],
+                [current, strip, curve, status],
                 api_name="generate",
                 concurrency_limit=1,
+                concurrency_id="gpu",
             )
             stop.click(None, None, None, cancels=[job])
         with gr.Tab("Volume study"):
             volumes = gr.Textbox("-12 -6 0 6 12", label="Volumes (dB, or factors like 0.5x)")
-            vsteps = gr.Slider(1, LIMITS["steps"], value=20, step=1, label="Steps")
-            vgo = gr.Button("Generate side by side", variant="primary")
-            side = gr.Gallery(label="One image per volume, same seed", columns=5)
+            vsteps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
+            with gr.Row():
+                vgo = gr.Button("Generate side by side (one batch, one seed)", variant="primary")
+                vstop = gr.Button("Stop")
+            side = gr.Gallery(label="One image per volume", columns=6, height="auto", format="png")
             vstatus = gr.Markdown()
             cos_table = gr.Markdown()
-            vgo.click(
+            vjob = vgo.click(
                 volume_study,
                 [audio, volumes, vsteps, seed, size, cutn],
                 [side, vstatus, cos_table],
                 api_name="volume_study",
                 concurrency_limit=1,
+                concurrency_id="gpu",
             )
+            vstop.click(None, None, None, cancels=[vjob])
+        with gr.Tab("Model"):
+            gr.JSON(pipe.info(), label="Loaded weights")
     return demo
 
 
@@ -143,7 +209,7 @@ def main() -> None:
     """Parse flags, load the pipeline, launch the server."""
     parser = argparse.ArgumentParser(description="WavBriVL Gradio app")
     parser.add_argument("--preset", default=OFFLINE_PRESET, choices=sorted(PRESETS))
-    parser.add_argument("--pretrained", default=None)
+    parser.add_argument("--pretrained", default=None, help="a folder or Hub id written by save_pretrained")
     parser.add_argument("--audio-weights", default=None)
     parser.add_argument("--image-weights", default=None)
     parser.add_argument("--vqgan-weights", default=None)
@@ -159,7 +225,8 @@ def main() -> None:
         vqgan=args.vqgan_weights,
         device=args.device,
     )
-    build_app(pipe).queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port)
+    demo = build_app(pipe)
+    demo.queue(default_concurrency_limit=4, max_size=64).launch(server_name=args.host, server_port=args.port)
 
 
 if __name__ == "__main__":

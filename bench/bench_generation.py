@@ -44,7 +44,16 @@ def main() -> None:
     flops = counter.get_total_flops()
     run(vqgan, tower, target, config, 1)  # warm-up
     per_step = (
-        timed(lambda: run(vqgan, tower, target, GenerationConfig(steps=2, size=args.size, cutn=args.cutn, cut_batch=args.cut_batch), 2)) / 2
+        timed(
+            lambda: run(
+                vqgan,
+                tower,
+                target,
+                GenerationConfig(steps=2, size=args.size, cutn=args.cutn, cut_batch=args.cut_batch),
+                2,
+            )
+        )
+        / 2
     )
     print(f"machine: {machine()}")
     print(f"matmul fp32 peak (2048^3): {peak / 1e9:.1f} GFLOP/s")
