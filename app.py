@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
+from wavbrivl.ranking import rank_embeddings  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
@@ -70,6 +71,13 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
     gallery_files = sorted(str(p) for p in (EXAMPLES / "gallery").glob("*.png"))
     example_sounds = sorted(str(p) for p in EXAMPLES.glob("*.wav"))
 
+    def _embed_sound(audio, volumes):
+        """Embed the sound, telling the user about resampling, cropping, silence and clipping."""
+        embedded = pipe.embed_audio(audio, volumes)
+        for note in embedded.notes:
+            gr.Warning(note)
+        return embedded
+
     def rank(audio, files, use_examples, volume_db):
         _need_audio(audio)
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
@@ -81,7 +89,8 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             raise gr.Error(f"At most {LIMITS['images']} images per request; got {len(paths)}.")
         try:
             embeds = pipe.embed_images(paths)  # cached by content: a gallery is embedded once
-            result = pipe.rank(audio, embeds, float(volume_db))
+            sound = _embed_sound(audio, float(volume_db))
+            result = rank_embeddings(sound.embeddings, embeds)
         except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
             raise _error(err) from None
         ranked = result.ranked(0)
@@ -101,7 +110,8 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         every = max(1, int(steps) // 10)
         strip, curve = [], []
         try:
-            for step in pipe.generate(audio, float(volume_db), config, init_image=init):
+            sound = _embed_sound(audio, float(volume_db))
+            for step in pipe.generate(sound, config=config, init_image=init):
                 image = step.images[0]
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
                 if step.final or step.step % every == 0:
@@ -122,7 +132,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         seed = int(seed) if seed is not None and seed >= 0 else 0
         config = pipe.generation_config(steps=int(steps), size=int(size), cutn=int(cutn), seed=seed)
         try:
-            embedded = pipe.embed_audio(audio, volumes)
+            embedded = _embed_sound(audio, volumes)
             cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
             header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
             rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]

@@ -30,8 +30,9 @@ def wav(tmp_path_factory):
 
 
 def test_rank_endpoint(client, wav, image_files):
-    gallery, bars = client.predict(handle_file(wav), [handle_file(str(p)) for p in image_files], False, 0,
-                                   api_name="/rank")
+    gallery, bars = client.predict(
+        handle_file(wav), [handle_file(str(p)) for p in image_files], False, 0, api_name="/rank"
+    )
     assert len(gallery) == 5 and gallery[0]["caption"].startswith("#1")
     scores = [row[1] for row in bars["data"]]
     assert scores == sorted(scores, reverse=True)

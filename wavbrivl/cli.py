@@ -253,6 +253,15 @@ def cmd_toyworld_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_toyworld_evaluate(args: argparse.Namespace) -> int:
+    """Re-measure a built toy set with its current generation defaults."""
+    from wavbrivl.toyworld.build import reevaluate_toyworld
+
+    result = reevaluate_toyworld(args.dir, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result["metrics"], indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wavbrivl", description="Sound to image with a frozen vision-language space")
@@ -349,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a shortened build (CI): checks that learning happens")
     p.add_argument("--no-evaluate", action="store_true")
     p.set_defaults(func=cmd_toyworld_build)
+    p = toy.add_parser("evaluate", help="measure a built set again and rewrite its model card")
+    p.add_argument("--dir", default="assets/toyworld")
+    p.set_defaults(func=cmd_toyworld_evaluate)
 
     for name in ("info", "embed", "rank", "generate"):
         _add_model_args(sub.choices[name])

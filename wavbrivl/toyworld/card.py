@@ -33,7 +33,7 @@ def write_model_card(folder: Path, result: dict) -> Path:
         "",
         "**How it was built** (`wavbrivl toyworld build`): an image tower of the BriVL architecture (timm",
         "`test_efficientnet` backbone, 37 RoI boxes, self-attention, MLP, 64-d) trained to embed class and size;",
-        "a VQGAN from taming-transformers modules (f4, 128 codes) trained to reconstruct the pictures; clips and",
+        "a VQGAN from taming-transformers modules (f2, 256 codes) trained to reconstruct the pictures; clips and",
         "frames written as WebDataset shards, frames embedded once (`embed-frames` path), and the audio tower (a",
         "small WavLM from scratch + layer weights + level input + MLP) trained with `wavbrivl train` (InfoNCE with",
         "a learnable temperature, a queue of 256 earlier frame embeddings, plus a cosine term).",

@@ -12,7 +12,7 @@ from wavbrivl.models import VQGAN
 
 TOY_VQGAN_CONFIG = VQGANConfig(
     embed_dim=32,
-    n_embed=128,
+    n_embed=256,
     ddconfig={
         "double_z": False,
         "z_channels": 32,
@@ -20,7 +20,7 @@ TOY_VQGAN_CONFIG = VQGANConfig(
         "in_channels": 3,
         "out_ch": 3,
         "ch": 32,
-        "ch_mult": [1, 2, 2],
+        "ch_mult": [1, 2],
         "num_res_blocks": 1,
         "attn_resolutions": [],
         "dropout": 0.0,
@@ -38,7 +38,7 @@ def train_vqgan(
     pixels: torch.Tensor,
     steps: int = 1500,
     batch: int = 8,
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     seed: int = 0,
     crop: int | None = 32,
     progress: Callable[[int, float], None] | None = None,

@@ -240,7 +240,7 @@ def train(config: TrainConfig) -> dict[str, float]:
                 "epoch": epoch,
                 "loss": total,
                 "lr": scheduler.get_last_lr()[0],
-                "scale": float(module.loss.scale),
+                "scale": float(module.loss.scale.detach()),
                 "seconds": time.perf_counter() - started,
             }
             bar.set_postfix(loss=f"{total:.3f}")
