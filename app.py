@@ -148,7 +148,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         gr.Markdown("# WavBriVL — sound to image\n" + _banner(pipe))
         with gr.Row():
             with gr.Column(scale=2):
-                audio = gr.Audio(sources=["microphone", "upload"], type="numpy", label="Sound")
+                audio = gr.Audio(sources=["upload", "microphone"], type="numpy", label="Sound", elem_id="sound")
                 if example_sounds:
                     gr.Examples(example_sounds, inputs=audio, label="Example sounds")
             with gr.Column(scale=1):

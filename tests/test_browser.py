@@ -60,7 +60,7 @@ def test_browser_walkthrough(app_url, tmp_path):
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(app_url)
         page.wait_for_selector("text=WavBriVL", timeout=30000)
-        page.locator("input[type=file]").first.set_input_files(str(wav))
+        page.locator("#sound input[type=file]").set_input_files(str(wav))
         _wait_for(lambda: "peak" in page.inner_text("body"), what="the peak view after upload")
         slider = page.get_by_label("Volume (dB)").first
         slider.fill("12")
