@@ -18,7 +18,7 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.checkpoints import load_component
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
-from wavbrivl.factory import TINY_WAVLM, tiny_components
+from wavbrivl.factory import TINY_WAVLM, WAVLM_NO_DROPOUT, tiny_components
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
@@ -26,17 +26,6 @@ from wavbrivl.training.prepare import prepare
 from wavbrivl.training.trainer import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
-NO_DROPOUT = {
-    k: 0.0
-    for k in (
-        "hidden_dropout",
-        "attention_dropout",
-        "activation_dropout",
-        "feat_proj_dropout",
-        "final_dropout",
-        "layerdrop",
-    )
-}
 
 
 def test_prepare_writes_shards_skips_bad_videos_and_resumes(tmp_path):
@@ -90,7 +79,7 @@ def toy_data(tmp_path_factory):
     _, image, vqgan = tiny_components(seed=2)
     torch.manual_seed(0)
     audio = WavBriVLAudioTower(
-        AudioTowerConfig(wavlm={**TINY_WAVLM, **NO_DROPOUT}, embed_dim=64, mlp_hidden=64, trainable_layers=-1)
+        AudioTowerConfig(wavlm={**TINY_WAVLM, **WAVLM_NO_DROPOUT}, embed_dim=64, mlp_hidden=64, trainable_layers=-1)
     )
     WavBriVLPipeline(audio, image, vqgan, device="cpu").save_pretrained(root / "base")
     train_dir = _toy_shards(root / "shards", image, 48, 16, seed=0)

@@ -83,3 +83,25 @@ class VQGANConfig:
             "dropout": 0.0,
         }
     )
+
+
+def small_vqgan_config(
+    embed_dim: int, n_embed: int, z_channels: int, ch: int = 32, ch_mult: tuple[int, ...] = (1, 2), resolution: int = 64
+) -> VQGANConfig:
+    """A small attention-free VQGAN config in the official format (tests and the toy world)."""
+    return VQGANConfig(
+        embed_dim,
+        n_embed,
+        {
+            "double_z": False,
+            "z_channels": z_channels,
+            "resolution": resolution,
+            "in_channels": 3,
+            "out_ch": 3,
+            "ch": ch,
+            "ch_mult": list(ch_mult),
+            "num_res_blocks": 1,
+            "attn_resolutions": [],
+            "dropout": 0.0,
+        },
+    )

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from wavbrivl.checkpoints import CONFIG_NAME, load_brivl_official, load_component, load_taming_vqgan
-from wavbrivl.configs import AudioTowerConfig, BriVLImageConfig, VQGANConfig
+from wavbrivl.configs import AudioTowerConfig, BriVLImageConfig, VQGANConfig, small_vqgan_config
 from wavbrivl.errors import WeightsError
 from wavbrivl.hub import resolve
 from wavbrivl.models import VQGAN, BriVLImageTower, CLIPImageTower, ImageTower, WavBriVLAudioTower
@@ -33,6 +33,18 @@ TINY_WAVLM = {
     "num_buckets": 32,
     "max_bucket_distance": 100,
     "apply_spec_augment": False,
+}
+
+WAVLM_NO_DROPOUT = {
+    k: 0.0
+    for k in (
+        "hidden_dropout",
+        "attention_dropout",
+        "activation_dropout",
+        "feat_proj_dropout",
+        "final_dropout",
+        "layerdrop",
+    )
 }
 
 
@@ -179,24 +191,7 @@ def tiny_components(seed: int = 0) -> tuple[WavBriVLAudioTower, BriVLImageTower,
             embed_dim=64,
         )
     )
-    vqgan = VQGAN(
-        VQGANConfig(
-            embed_dim=16,
-            n_embed=64,
-            ddconfig={
-                "double_z": False,
-                "z_channels": 16,
-                "resolution": 64,
-                "in_channels": 3,
-                "out_ch": 3,
-                "ch": 32,
-                "ch_mult": [1, 2],
-                "num_res_blocks": 1,
-                "attn_resolutions": [],
-                "dropout": 0.0,
-            },
-        )
-    )
+    vqgan = VQGAN(small_vqgan_config(embed_dim=16, n_embed=64, z_channels=16))
     return audio.eval(), image.eval(), vqgan.eval()
 
 

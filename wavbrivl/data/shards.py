@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
@@ -81,10 +82,8 @@ def list_shards(spec: str | Path | Iterable[str | Path]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             found.extend(sorted(path.glob("*.tar")))
-        elif path.is_file():
-            found.append(path)
         else:
-            found.extend(sorted(Path(path.anchor or ".").glob(str(path).lstrip("/")) if "*" in str(path) else []))
+            found.extend(sorted(Path(p) for p in glob.glob(str(path))))  # a file, or a pattern like dir/*.tar
     unique = list(dict.fromkeys(p.resolve() for p in found))
     if not unique:
         raise InputError(f"no .tar shards found at {', '.join(map(str, specs))}")

@@ -70,7 +70,9 @@ class WavBriVLAudioTower(nn.Module):
         if lengths is None:
             lengths = torch.full((batch,), total, dtype=torch.long, device=waveforms.device)
         sample_mask = torch.arange(total, device=waveforms.device)[None, :] < lengths[:, None]
-        out = self.wavlm(waveforms, attention_mask=sample_mask.long(), output_hidden_states=True)
+        backbone_grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.wavlm.parameters())
+        with torch.set_grad_enabled(backbone_grad):  # a frozen WavLM needs no autograd graph
+            out = self.wavlm(waveforms, attention_mask=sample_mask.long(), output_hidden_states=True)
         states = torch.stack(out.hidden_states, dim=0)  # (L+1, B, T, H)
         weights = torch.softmax(self.layer_weights, dim=0).to(states.dtype)
         mixed = (weights[:, None, None, None] * states).sum(0)

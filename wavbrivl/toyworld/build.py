@@ -12,7 +12,7 @@ import torch
 
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
-from wavbrivl.factory import Provenance
+from wavbrivl.factory import TINY_WAVLM, WAVLM_NO_DROPOUT, Provenance
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.card import write_model_card
@@ -23,23 +23,7 @@ from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.trainer import TrainConfig, train
 
-TOY_WAVLM = {
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 128,
-    "conv_dim": [32] * 7,
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 4,
-    "num_buckets": 32,
-    "max_bucket_distance": 100,
-    "apply_spec_augment": False,
-    "hidden_dropout": 0.0,
-    "attention_dropout": 0.0,
-    "activation_dropout": 0.0,
-    "feat_proj_dropout": 0.0,
-    "layerdrop": 0.0,
-}
+TOY_WAVLM = {**TINY_WAVLM, "hidden_size": 64, "intermediate_size": 128, **WAVLM_NO_DROPOUT}
 # Near-whole-picture cutouts (cut_pow 0.2) and light noise: in this world a crop of a shape looks like a
 # bigger shape, so small crops would blur the size (= loudness) signal. Chosen on seeds 0-1 of ToyWorld(777).
 GENERATION_DEFAULTS = {"steps": 30, "size": 64, "lr": 0.3, "cutn": 8, "cut_batch": 8, "cut_pow": 0.2, "noise": 0.02}

@@ -54,7 +54,7 @@ def evaluate_toyworld(
     predicted = (torch.cat([test_e, torch.ones(len(test_e), 1)], 1).double() @ weights).squeeze(1)
     size_corr = float(np.corrcoef(predicted.numpy(), [e.size for e in held_out])[0, 1])
 
-    pixels = torch.stack([t for t in pil_to_tensor([e.image for e in held_out])])
+    pixels = torch.stack(pil_to_tensor([e.image for e in held_out]))
     with torch.no_grad():
         recon = torch.cat(
             [(pipe.vqgan(pixels[i : i + 32].to(pipe.device) * 2 - 1).cpu() + 1) / 2 for i in range(0, len(pixels), 32)]

@@ -7,25 +7,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from wavbrivl.configs import VQGANConfig
+from wavbrivl.configs import VQGANConfig, small_vqgan_config
 from wavbrivl.models import VQGAN
 
-TOY_VQGAN_CONFIG = VQGANConfig(
-    embed_dim=32,
-    n_embed=256,
-    ddconfig={
-        "double_z": False,
-        "z_channels": 32,
-        "resolution": 64,
-        "in_channels": 3,
-        "out_ch": 3,
-        "ch": 32,
-        "ch_mult": [1, 2],
-        "num_res_blocks": 1,
-        "attn_resolutions": [],
-        "dropout": 0.0,
-    },
-)
+TOY_VQGAN_CONFIG = small_vqgan_config(embed_dim=32, n_embed=256, z_channels=32)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
