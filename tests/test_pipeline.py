@@ -145,3 +145,20 @@ def test_numpy_and_path_inputs_agree(tiny_pipeline, wav_file):
         tiny_pipeline.embed_audio(wav_file).embeddings,
         tiny_pipeline.embed_audio((SR, np.asarray(wave))).embeddings,
     )
+
+
+def test_from_pretrained_with_component_overrides(tmp_path, tiny_pipeline):
+    from wavbrivl.checkpoints import save_component
+    from wavbrivl.factory import tiny_components
+
+    tiny_pipeline.save_pretrained(tmp_path / "pipe")
+    audio, image, _ = tiny_components(seed=9)
+    save_component(audio, tmp_path / "audio")
+    save_component(image, tmp_path / "image")
+    pipe = WavBriVLPipeline.from_pretrained(
+        tmp_path / "pipe", audio=str(tmp_path / "audio"), image=str(tmp_path / "image"), device="cpu"
+    )
+    torch.testing.assert_close(
+        pipe.image_tower.learnable["imgFC"]["fc1"].weight, image.learnable["imgFC"]["fc1"].weight
+    )
+    assert pipe.provenance["audio_tower"].source == str(tmp_path / "audio")

@@ -131,10 +131,10 @@ class WavBriVLPipeline:
             if override is None:
                 parts[name] = load_component(root / name)
                 saved.setdefault(name, Provenance(str(root / name), True))
+        if image is not None:  # before the audio tower: a fresh audio head takes the image tower's size
+            parts["image_tower"], saved["image_tower"] = load_image_tower(image, index.get("image_kind", "brivl"))
         if audio is not None:
             parts["audio_tower"], saved["audio_tower"] = load_audio_tower(audio, parts["image_tower"].embed_dim)
-        if image is not None:
-            parts["image_tower"], saved["image_tower"] = load_image_tower(image, index.get("image_kind", "brivl"))
         if vqgan is not None:
             parts["vqgan"], saved["vqgan"] = load_vqgan(vqgan)
         pipe = cls(
