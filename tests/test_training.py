@@ -217,3 +217,11 @@ def test_two_processes_match_one_with_the_same_global_batch(toy_data, tmp_path):
     assert len(one) == len(two) == 3
     for a, b in zip(one, two):
         assert abs(a - b) < 1e-4, (one, two)
+
+
+def test_gradient_accumulation_trains_in_micro_batches(toy_data, tmp_path):
+    last = train(_config(toy_data, tmp_path / "accum", steps=2, accumulate=2, checkpoint_every=2, val_every=2))
+    assert last["step"] == 2 and last["loss"] > 0
+    before = load_component(Path(toy_data[0]) / "base" / "audio_tower").state_dict()
+    after = load_component(tmp_path / "accum" / "audio_tower").state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
