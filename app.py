@@ -14,7 +14,6 @@ import pandas as pd  # noqa: E402
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
-from wavbrivl.ranking import rank_embeddings  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
@@ -89,8 +88,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             raise gr.Error(f"At most {LIMITS['images']} images per request; got {len(paths)}.")
         try:
             embeds = pipe.embed_images(paths)  # cached by content: a gallery is embedded once
-            sound = _embed_sound(audio, float(volume_db))
-            result = rank_embeddings(sound.embeddings, embeds)
+            result = pipe.rank(_embed_sound(audio, float(volume_db)), embeds)
         except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
             raise _error(err) from None
         ranked = result.ranked(0)

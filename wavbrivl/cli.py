@@ -103,9 +103,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
         image_embeds = pipe.embed_images(files, progress=lambda done, total: bar.update(done - bar.n))
     audio = pipe.embed_audio(args.audio, _volumes(args))
     _print_notes(audio.notes)
-    from wavbrivl.ranking import rank_embeddings
-
-    result = rank_embeddings(audio.embeddings, image_embeds)
+    result = pipe.rank(audio, image_embeds)
     ranked = result.ranked(0)[: args.top or None]
     if args.json:
         print(json.dumps([{"rank": r + 1, "image": str(files[i]), "score": s} for r, (i, s) in enumerate(ranked)]))

@@ -256,13 +256,14 @@ class WavBriVLPipeline:
 
     def rank(
         self,
-        audio: AudioSource | Sequence[AudioSource],
+        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings,
         images: Sequence[ImageSource] | torch.Tensor,
         volumes_db: float | Sequence[float] = 0.0,
     ) -> RankResult:
-        """Score images against the sound(s); images may be given as precomputed embeddings."""
+        """Score images against the sound(s); either side may be given as precomputed embeddings."""
         image_embeds = images if isinstance(images, torch.Tensor) else self.embed_images(images)
-        return rank_embeddings(self.embed_audio(audio, volumes_db).embeddings, image_embeds)
+        embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
+        return rank_embeddings(embedded.embeddings, image_embeds)
 
     # ------------------------------------------------------------------ generation
     def generation_config(self, **overrides) -> GenerationConfig:
