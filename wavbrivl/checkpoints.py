@@ -14,19 +14,22 @@ from torch import nn
 from wavbrivl.configs import (
     AudioTowerConfig,
     BriVLImageConfig,
+    BriVLTextConfig,
     CLIPImageConfig,
     VQGANConfig,
     config_from_dict,
     config_to_dict,
 )
 from wavbrivl.errors import WeightsError
-from wavbrivl.models import VQGAN, BriVLImageTower, CLIPImageTower, WavBriVLAudioTower
+from wavbrivl.models import VQGAN, BriVLImageTower, BriVLTextTower, CLIPImageTower, WavBriVLAudioTower
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+TOKENIZER_DIR = "tokenizer"
 COMPONENTS: dict[str, tuple[type[nn.Module], type]] = {
     "WavBriVLAudioTower": (WavBriVLAudioTower, AudioTowerConfig),
     "BriVLImageTower": (BriVLImageTower, BriVLImageConfig),
+    "BriVLTextTower": (BriVLTextTower, BriVLTextConfig),
     "CLIPImageTower": (CLIPImageTower, CLIPImageConfig),
     "VQGAN": (VQGAN, VQGANConfig),
 }
@@ -47,7 +50,22 @@ def save_component(module: nn.Module, folder: str | Path) -> Path:
     meta = {"class": type(module).__name__, "config": config_to_dict(module.config)}
     (folder / CONFIG_NAME).write_text(json.dumps(meta, indent=2))
     save_model(module, str(folder / WEIGHTS_NAME))
+    if getattr(module, "tokenizer", None) is not None:
+        module.tokenizer.save_pretrained(str(folder / TOKENIZER_DIR))
     return folder
+
+
+def load_tokenizer(spec: str | Path) -> Any:
+    """A BERT tokenizer from a folder or Hub id (BriVL: hfl/chinese-roberta-wwm-ext), with a clear error."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(spec))
+    except Exception as err:  # noqa: BLE001 - missing files, offline Hub, bad vocab all land here
+        raise WeightsError(
+            f"tokenizer {spec}: cannot be loaded ({type(err).__name__}: {err}); pass a folder holding vocab.txt "
+            "(and tokenizer_config.json) or a Hub id that is reachable"
+        ) from None
 
 
 def load_component(folder: str | Path, device: str | torch.device = "cpu") -> nn.Module:
@@ -68,6 +86,8 @@ def load_component(folder: str | Path, device: str | torch.device = "cpu") -> nn
         load_model(module, str(weights_path), strict=True, device=str(device))
     except Exception as err:  # safetensors raises RuntimeError/SafetensorError with key lists
         raise WeightsError(f"{weights_path}: weights do not match {meta['class']} ({err})") from None
+    if hasattr(module, "tokenizer") and (folder / TOKENIZER_DIR).is_dir():
+        module.tokenizer = load_tokenizer(folder / TOKENIZER_DIR)
     return module.to(device).eval()
 
 
@@ -104,23 +124,49 @@ def _strip_prefix(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, t
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
-def brivl_image_state(checkpoint: Any, source: str = "checkpoint") -> dict[str, torch.Tensor]:
-    """The image-encoder entries of an official BriVL checkpoint, without the 'imgencoder.' prefix."""
+def _brivl_part(checkpoint: Any, prefix: str, source: str) -> dict[str, torch.Tensor]:
+    """One tower's entries of an official BriVL checkpoint ('learnable' dict), without its prefix."""
     state = checkpoint.get("learnable", checkpoint) if isinstance(checkpoint, Mapping) else None
     if not isinstance(state, Mapping):
         raise WeightsError(f"{source}: expected a dict with a 'learnable' state dict (official BriVL layout)")
     if state and all(k.startswith("module.") for k in state):
         state = _strip_prefix(state, "module.")
-    image = _strip_prefix(state, "imgencoder.")
-    if not image:
-        raise WeightsError(f"{source}: no 'imgencoder.*' keys; this is not a BriVL-1.0 checkpoint")
-    return image
+    part = _strip_prefix(state, prefix)
+    if not part:
+        raise WeightsError(f"{source}: no '{prefix}*' keys; this is not a BriVL-1.0 checkpoint")
+    return part
+
+
+def brivl_image_state(checkpoint: Any, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """The image-encoder entries of an official BriVL checkpoint, without the 'imgencoder.' prefix."""
+    return _brivl_part(checkpoint, "imgencoder.", source)
+
+
+# transformers >= 4.31 keeps these as non-persistent buffers; BriVL-1.0 (4.5.1) saved them. They hold 0..511.
+BERT_DROPPED_BUFFERS = ("backbone.bert.embeddings.position_ids", "backbone.bert.embeddings.token_type_ids")
+
+
+def brivl_text_state(checkpoint: Any, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """The text-encoder entries of an official BriVL checkpoint, less BERT's position_ids buffer."""
+    text = _brivl_part(checkpoint, "textencoder.", source)
+    return {k: v for k, v in text.items() if k not in BERT_DROPPED_BUFFERS}
 
 
 def load_brivl_official(path: str | Path, config: BriVLImageConfig | None = None) -> BriVLImageTower:
     """Build the full-size BriVL image tower and load the official .pth's image part strictly."""
     tower = BriVLImageTower(config or BriVLImageConfig())
     strict_load(tower, brivl_image_state(read_torch_checkpoint(path), str(path)), str(path))
+    return tower.eval()
+
+
+def load_brivl_official_text(
+    path: str | Path, tokenizer: str | Path | None = None, config: BriVLTextConfig | None = None
+) -> BriVLTextTower:
+    """Build the full-size BriVL text tower, load the official .pth's text part strictly, attach a tokenizer."""
+    tower = BriVLTextTower(config or BriVLTextConfig())
+    strict_load(tower, brivl_text_state(read_torch_checkpoint(path), str(path)), str(path))
+    if tokenizer is not None:
+        tower.tokenizer = load_tokenizer(tokenizer)
     return tower.eval()
 
 

@@ -251,6 +251,15 @@ def cmd_toyworld_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_toyworld_add_text(args: argparse.Namespace) -> int:
+    """Train and add a text tower to a built toy-world set."""
+    from wavbrivl.toyworld.build import add_text_tower
+
+    result = add_text_tower(args.dir, args.steps, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result.get("metrics", {}), indent=2))
+    return 0
+
+
 def cmd_toyworld_evaluate(args: argparse.Namespace) -> int:
     """Re-measure a built toy set with its current generation defaults."""
     from wavbrivl.toyworld.build import reevaluate_toyworld
@@ -359,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = toy.add_parser("evaluate", help="measure a built set again and rewrite its model card")
     p.add_argument("--dir", default="assets/toyworld")
     p.set_defaults(func=cmd_toyworld_evaluate)
+    p = toy.add_parser("add-text", help="train a text tower against a built set's image tower and add it")
+    p.add_argument("--dir", default="assets/toyworld")
+    p.add_argument("--steps", type=int, default=300)
+    p.set_defaults(func=cmd_toyworld_add_text)
 
     for name in ("info", "embed", "rank", "generate"):
         _add_model_args(sub.choices[name])

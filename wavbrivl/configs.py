@@ -54,6 +54,33 @@ class BriVLImageConfig:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
+BRIVL_BERT: dict[str, Any] = {
+    "vocab_size": 21128,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "hidden_act": "gelu",
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "layer_norm_eps": 1e-12,
+}
+
+
+@dataclass
+class BriVLTextConfig:
+    """BriVL text encoder: BERT tokens, per-token L2, self-attention, masked mean, MLP."""
+
+    bert: dict[str, Any] = field(default_factory=lambda: dict(BRIVL_BERT))  # transformers BertConfig as a dict
+    tokenizer: str = "hfl/chinese-roberta-wwm-ext"  # Hub id; a saved folder keeps its own copy
+    max_length: int = 80
+    num_layers: int = 4
+    num_heads: int = 4
+    ffn_dim: int = 2048
+    embed_dim: int = 2048
+    dropout: float = 0.1
+
+
 @dataclass
 class CLIPImageConfig:
     """CLIP vision tower with projection (transformers); vision config stored as a dict."""

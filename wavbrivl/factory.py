@@ -11,13 +11,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from wavbrivl.checkpoints import CONFIG_NAME, load_brivl_official, load_component, load_taming_vqgan
+from wavbrivl.checkpoints import (
+    CONFIG_NAME,
+    load_brivl_official,
+    load_brivl_official_text,
+    load_component,
+    load_taming_vqgan,
+)
 from wavbrivl.configs import AudioTowerConfig, BriVLImageConfig, VQGANConfig, small_vqgan_config
 from wavbrivl.errors import WeightsError
 from wavbrivl.hub import resolve
-from wavbrivl.models import VQGAN, BriVLImageTower, CLIPImageTower, ImageTower, WavBriVLAudioTower
+from wavbrivl.models import VQGAN, BriVLImageTower, BriVLTextTower, CLIPImageTower, ImageTower, WavBriVLAudioTower
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
+BRIVL_TOKENIZER = "hfl/chinese-roberta-wwm-ext"
 OFFLINE_PRESET = "toyworld"
 TINY_PRESET = "tiny-random"
 TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD", Path(__file__).resolve().parents[1] / "assets" / "toyworld"))
@@ -68,6 +75,15 @@ class Preset:
     image_kind: str  # "brivl" or "clip"
     embed_dim: int
     description: str
+    tokenizer: str | None = None  # set when the image checkpoint also holds a BriVL text tower
+
+    def text_spec(self, image: str | None = None) -> str | None:
+        """Where the text tower comes from: $WAVBRIVL_TEXT, else the BriVL checkpoint the image tower uses."""
+        if os.environ.get(ENV_VARS["text"]):
+            return os.environ[ENV_VARS["text"]]
+        if self.tokenizer is None:
+            return None
+        return image or os.environ.get(ENV_VARS["image"]) or self.image
 
 
 PRESETS: dict[str, Preset] = {
@@ -78,7 +94,8 @@ PRESETS: dict[str, Preset] = {
         None,
         "brivl",
         2048,
-        "WavLM base-plus audio tower, BriVL-1.0 image tower, VQGAN imagenet f16-16384",
+        "WavLM base-plus audio tower, BriVL-1.0 image and text towers, VQGAN imagenet f16-16384",
+        tokenizer=BRIVL_TOKENIZER,
     ),
     "clip": Preset(
         "clip",
@@ -108,7 +125,13 @@ PRESETS: dict[str, Preset] = {
         "tiny RANDOM untrained models for tests and plumbing checks only; results mean nothing",
     ),
 }
-ENV_VARS = {"audio": "WAVBRIVL_AUDIO", "image": "WAVBRIVL_IMAGE", "vqgan": "WAVBRIVL_VQGAN"}
+ENV_VARS = {
+    "audio": "WAVBRIVL_AUDIO",
+    "image": "WAVBRIVL_IMAGE",
+    "vqgan": "WAVBRIVL_VQGAN",
+    "text": "WAVBRIVL_TEXT",
+    "tokenizer": "WAVBRIVL_TOKENIZER",
+}
 VQGAN_CONFIG_ENV = "WAVBRIVL_VQGAN_CONFIG"
 
 
@@ -161,6 +184,23 @@ def load_image_tower(spec: str, kind: str = "brivl") -> tuple[ImageTower, Proven
             raise WeightsError(f"image tower {spec}: not a CLIP vision model ({err})") from None
         return CLIPImageTower(CLIPImageConfig(), model=model).eval(), Provenance(str(spec), True, "CLIP vision")
     raise WeightsError(f"image tower {spec}: expected a component folder or an official BriVL .pth file")
+
+
+def load_text_tower(spec: str, tokenizer: str | None = None) -> tuple[BriVLTextTower, Provenance]:
+    """A text tower folder (with its tokenizer), or the text part of an official BriVL .pth (file or Hub repo)."""
+    path = resolve(spec, BRIVL_HUB_FILE if not Path(spec).exists() else None, "text tower")
+    if path.is_dir() and _is_component_dir(path):
+        tower = _expect(load_component(path), BriVLTextTower, spec)
+        if tokenizer or tower.tokenizer is None:
+            from wavbrivl.checkpoints import load_tokenizer
+
+            tower.tokenizer = load_tokenizer(tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or BRIVL_TOKENIZER)
+        return tower, Provenance(str(spec), True)
+    if path.is_file():
+        tokenizer = tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or BRIVL_TOKENIZER
+        tower = load_brivl_official_text(path, tokenizer)
+        return tower, Provenance(str(spec), True, f"official BriVL-1.0 text encoder, tokenizer {tokenizer}")
+    raise WeightsError(f"text tower {spec}: expected a component folder or an official BriVL .pth file")
 
 
 def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Provenance]:

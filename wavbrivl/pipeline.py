@@ -22,18 +22,22 @@ from wavbrivl.factory import (
     Provenance,
     load_audio_tower,
     load_image_tower,
+    load_text_tower,
     load_vqgan,
     preset_components,
 )
 from wavbrivl.generation import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.hub import resolve
-from wavbrivl.models import VQGAN, ImageTower, WavBriVLAudioTower
+from wavbrivl.models import VQGAN, BriVLTextTower, ImageTower, WavBriVLAudioTower
 from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
 from wavbrivl.volume import VolumeReport, apply_gain
+from wavbrivl.zero_shot import ZeroShotResult, class_prompts
 
 INDEX_NAME = "model_index.json"
 FORMAT = "wavbrivl-pipeline"
 COMPONENT_DIRS = ("audio_tower", "image_tower", "vqgan")
+TEXT_DIR = "text_tower"  # optional: model sets without a text tower have no text features
 
 
 def default_device() -> torch.device:
@@ -70,6 +74,7 @@ class WavBriVLPipeline:
         device: str | torch.device | None = None,
         max_audio_seconds: float = 30.0,
         clip_policy: str = "allow",
+        text_tower: BriVLTextTower | None = None,
     ) -> None:
         if audio_tower.embed_dim != image_tower.embed_dim:
             raise WeightsError(
@@ -79,7 +84,12 @@ class WavBriVLPipeline:
         self.audio_tower = audio_tower.to(self.device).eval().requires_grad_(False)
         self.image_tower = image_tower.to(self.device).eval().requires_grad_(False)
         self.vqgan = vqgan.to(self.device).eval().requires_grad_(False)
-        self.provenance = provenance or {k: Provenance("in memory", True) for k in COMPONENT_DIRS}
+        if text_tower is not None and text_tower.embed_dim != image_tower.embed_dim:
+            raise WeightsError(
+                f"text tower embeds to {text_tower.embed_dim}-d but the image tower to {image_tower.embed_dim}-d"
+            )
+        self.text_tower = text_tower.to(self.device).eval().requires_grad_(False) if text_tower else None
+        self.provenance = provenance or {k: Provenance("in memory", True) for k in self.components()}
         self.preset = preset
         self.max_audio_seconds = max_audio_seconds
         self.clip_policy = clip_policy
@@ -96,6 +106,7 @@ class WavBriVLPipeline:
         vqgan: str | None = None,
         vqgan_config: str | None = None,
         device: str | torch.device | None = None,
+        text: str | None = None,
     ) -> "WavBriVLPipeline":
         """Build a named preset ('brivl', 'clip', the offline default); explicit weight specs override it."""
         if name == OFFLINE_PRESET:
@@ -104,9 +115,13 @@ class WavBriVLPipeline:
                     f"the offline default model set is missing at {TOYWORLD_DIR}; "
                     "build it with `wavbrivl toyworld build --out assets/toyworld`"
                 )
-            return cls.from_pretrained(TOYWORLD_DIR, audio, image, vqgan, device=device)
+            return cls.from_pretrained(TOYWORLD_DIR, audio, image, vqgan, device=device, text=text)
         a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config)
-        return cls(a, i, v, provenance, preset=name, device=device)
+        t = None
+        spec = text or PRESETS[name].text_spec(image)
+        if spec:
+            t, provenance[TEXT_DIR] = load_text_tower(spec, PRESETS[name].tokenizer)
+        return cls(a, i, v, provenance, preset=name, device=device, text_tower=t)
 
     @classmethod
     def from_pretrained(
@@ -116,8 +131,9 @@ class WavBriVLPipeline:
         image: str | None = None,
         vqgan: str | None = None,
         device: str | torch.device | None = None,
+        text: str | None = None,
     ) -> "WavBriVLPipeline":
-        """Load a folder (or Hub repo) written by save_pretrained; audio/image/vqgan replace components."""
+        """Load a folder (or Hub repo) written by save_pretrained; audio/image/vqgan/text replace components."""
         root = resolve(path_or_id, what="pipeline")
         index_path = root / INDEX_NAME
         if not index_path.is_file():
@@ -137,6 +153,12 @@ class WavBriVLPipeline:
             parts["audio_tower"], saved["audio_tower"] = load_audio_tower(audio, parts["image_tower"].embed_dim)
         if vqgan is not None:
             parts["vqgan"], saved["vqgan"] = load_vqgan(vqgan)
+        text_tower = None
+        if text is not None:
+            text_tower, saved[TEXT_DIR] = load_text_tower(text)
+        elif (root / TEXT_DIR).is_dir():
+            text_tower = load_component(root / TEXT_DIR)
+            saved.setdefault(TEXT_DIR, Provenance(str(root / TEXT_DIR), True))
         pipe = cls(
             parts["audio_tower"],  # type: ignore[arg-type]
             parts["image_tower"],  # type: ignore[arg-type]
@@ -144,6 +166,7 @@ class WavBriVLPipeline:
             saved,
             preset=index.get("preset", str(path_or_id)),
             device=device,
+            text_tower=text_tower,  # type: ignore[arg-type]
         )
         pipe.generation_defaults = dict(index.get("generation", {}))
         return pipe
@@ -158,7 +181,7 @@ class WavBriVLPipeline:
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write model_index.json and one config.json + model.safetensors folder per component."""
         folder = Path(folder)
-        for name, module in zip(COMPONENT_DIRS, (self.audio_tower, self.image_tower, self.vqgan)):
+        for name, module in self.components().items():
             save_component(module, folder / name)
         index = {
             "format": FORMAT,
@@ -172,6 +195,13 @@ class WavBriVLPipeline:
         return folder
 
     # ------------------------------------------------------------------ facts
+    def components(self) -> dict[str, torch.nn.Module]:
+        """The model's parts by folder name (text_tower only when there is one)."""
+        parts = dict(zip(COMPONENT_DIRS, (self.audio_tower, self.image_tower, self.vqgan)))
+        if self.text_tower is not None:
+            parts[TEXT_DIR] = self.text_tower
+        return parts
+
     @property
     def untrained(self) -> list[str]:
         """Names of components whose weights are untrained."""
@@ -180,7 +210,7 @@ class WavBriVLPipeline:
     def info(self) -> dict:
         """Preset, device, and per component: class, parameter count, source, trained or not."""
         parts = {}
-        for name, module in zip(COMPONENT_DIRS, (self.audio_tower, self.image_tower, self.vqgan)):
+        for name, module in self.components().items():
             prov = self.provenance.get(name, Provenance("unknown", False))
             parts[name] = {
                 "class": type(module).__name__,
@@ -265,6 +295,47 @@ class WavBriVLPipeline:
         embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
         return rank_embeddings(embedded.embeddings, image_embeds)
 
+    # ------------------------------------------------------------------ text
+    def _text(self) -> BriVLTextTower:
+        if self.text_tower is None:
+            raise WeightsError(
+                f"the model set {self.preset!r} has no text tower; text prompts need BriVL's text encoder "
+                "(preset 'brivl' or 'toyworld', or --text-weights)"
+            )
+        return self.text_tower
+
+    @torch.no_grad()
+    def embed_text(self, texts: str | Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """Embed text(s) with BriVL's text tower, (N, D) on the CPU."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        tower = self._text()
+        if not texts:
+            raise InputError("no text was given")
+        return torch.cat(
+            [tower.encode_text(texts[i : i + batch_size]).float().cpu() for i in range(0, len(texts), batch_size)]
+        )
+
+    def rank_text(self, texts: str | Sequence[str], images: Sequence[ImageSource] | torch.Tensor) -> RankResult:
+        """Score images against text(s): the same ranking as for sounds, from the text tower."""
+        image_embeds = images if isinstance(images, torch.Tensor) else self.embed_images(images)
+        return rank_embeddings(self.embed_text(texts), image_embeds)
+
+    def zero_shot(
+        self,
+        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings | torch.Tensor,
+        class_names: Sequence[str],
+        templates: Sequence[str] = ("{}",),
+    ) -> ZeroShotResult:
+        """Classify sounds by their similarity to class-name prompts (no training): text tower vs audio tower."""
+        prompts = class_prompts(class_names, templates)
+        text = self.embed_text([p for group in prompts for p in group]).view(len(prompts), len(templates), -1)
+        classes = torch.nn.functional.normalize(text.mean(1), dim=-1)
+        if isinstance(audio, torch.Tensor):
+            embeds = audio
+        else:
+            embeds = (audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio)).embeddings
+        return ZeroShotResult(list(class_names), embeds.float() @ classes.T)
+
     # ------------------------------------------------------------------ generation
     def generation_config(self, **overrides) -> GenerationConfig:
         """GenerationConfig from this model set's defaults, with any non-None overrides applied."""
@@ -276,15 +347,19 @@ class WavBriVLPipeline:
 
     def generate(
         self,
-        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings,
+        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings | None,
         volumes_db: float | Sequence[float] = 0.0,
         config: GenerationConfig | None = None,
         init_image: ImageSource | None = None,
         should_stop: Callable[[], bool] | None = None,
+        prompts: str | Prompt | Sequence[str | Prompt] | None = None,
+        audio_weight: float = 1.0,
     ) -> Iterator[GenerationStep]:
         """Yield per-step images; several volumes (or clips) generate together as one batch, one seed.
 
-        audio may also be the AudioEmbeddings of an earlier embed_audio call (then volumes_db is unused).
+        audio may also be the AudioEmbeddings of an earlier embed_audio call (then volumes_db is unused),
+        or None when text prompts alone guide the image. prompts ('a red circle:1 | blue:-0.5', or Prompt
+        objects) add weighted text targets to every image: positive to match, negative to avoid.
         """
         config = config or self.generation_config()
         if config.steps < 1:
@@ -293,10 +368,28 @@ class WavBriVLPipeline:
             raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
         if config.cutn < 1 or config.cut_batch < 1:
             raise InputError(f"cutouts and cut_batch must be at least 1, got {config.cutn} and {config.cut_batch}")
-        embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
-        targets = embedded.embeddings.to(self.device)
+        texts = parse_prompts(prompts)
+        if audio is None and not texts:
+            raise InputError("nothing to generate from: give a sound, text prompts, or both")
+        targets, weights = self._targets(audio, volumes_db, texts, audio_weight)
         init = load_images([init_image])[0] if init_image is not None else None
-        return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop)
+        return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop, weights)
+
+    def _targets(
+        self, audio, volumes_db, texts: list[Prompt], audio_weight: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, P, D) targets and (P,) weights: each sound (if any) first, then the shared text prompts."""
+        rows, weights = [], []
+        if audio is not None:
+            embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
+            rows.append(embedded.embeddings[:, None])
+            weights.append(float(audio_weight))
+        if texts:
+            text = self.embed_text([p.text for p in texts])
+            batch = rows[0].shape[0] if rows else 1
+            rows.append(text[None].expand(batch, -1, -1))
+            weights += [p.weight for p in texts]
+        return torch.cat(rows, dim=1).to(self.device), torch.tensor(weights)
 
     def generate_final(self, *args, **kwargs) -> GenerationStep:
         """Run generate to the end and return only the final step."""

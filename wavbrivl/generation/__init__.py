@@ -3,5 +3,14 @@
 from wavbrivl.generation.cutouts import MakeCutouts
 from wavbrivl.generation.loss import spherical_distance_sq
 from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.generation.prompts import Prompt, parse_prompts
 
-__all__ = ["GenerationConfig", "GenerationStep", "MakeCutouts", "generate_images", "spherical_distance_sq"]
+__all__ = [
+    "GenerationConfig",
+    "GenerationStep",
+    "MakeCutouts",
+    "Prompt",
+    "generate_images",
+    "parse_prompts",
+    "spherical_distance_sq",
+]

@@ -82,12 +82,23 @@ def generate_images(
     config: GenerationConfig,
     init_image: Image.Image | None = None,
     should_stop: Callable[[], bool] | None = None,
+    weights: torch.Tensor | None = None,
 ) -> Iterator[GenerationStep]:
-    """Yield every step's images while pulling the tower's embedding of each toward its target row."""
+    """Yield every step's images while pulling each image's embedding toward its targets.
+
+    targets is (B, D), one target per image, or (B, P, D) with P weighted prompts per image; weights (P,)
+    default to 1 and a negative weight pushes the image away from that prompt. The similarity each step
+    reports is the cosine to the first prompt of each image.
+    """
     device = targets.device
     generator = torch.Generator().manual_seed(int(config.seed))
     targets = F.normalize(targets.detach(), dim=-1)
-    batch = targets.shape[0]
+    if targets.dim() == 2:
+        targets = targets[:, None]
+    batch, n_prompts = targets.shape[:2]
+    weights = torch.ones(n_prompts, device=device) if weights is None else weights.to(device, targets.dtype)
+    if weights.shape != (n_prompts,):
+        raise ValueError(f"weights must have shape ({n_prompts},), got {tuple(weights.shape)}")
     z = initial_latents(vqgan, batch, config.size, generator, init_image, device).requires_grad_(True)
     codebook = vqgan.codebook.detach()
     z_min = codebook.min(0).values.view(1, -1, 1, 1)
@@ -106,11 +117,13 @@ def generate_images(
         similarity = torch.zeros(batch, device=device)
         for start in range(0, config.cutn, config.cut_batch):
             chunk = views[start : start + config.cut_batch]
-            embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], batch, -1)
-            loss = spherical_distance_sq(embeds, targets[None]).sum(0) / config.cutn  # (B,)
+            embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], batch, 1, -1)
+            distances = spherical_distance_sq(embeds, targets[None])  # (cuts, B, P)
+            loss = (distances * weights).sum((0, 2)) / config.cutn  # (B,)
             loss.sum().backward(retain_graph=start + config.cut_batch < config.cutn)
             per_image += loss.detach()
-            similarity += (F.normalize(embeds.detach(), dim=-1) * targets[None]).sum((-1, 0)) / config.cutn
+            first = F.normalize(embeds[:, :, 0].detach(), dim=-1) * targets[None, :, 0]
+            similarity += first.sum((-1, 0)) / config.cutn
         pixels.backward(leaf.grad)
         optimizer.step()
         with torch.no_grad():
@@ -121,6 +134,6 @@ def generate_images(
     with torch.no_grad():
         pixels = (vqgan.decode(vqgan.quantize_st(z)) + 1).div(2).clamp(0, 1)
         embeds = tower.encode_pixels(pixels)
-        similarity = (embeds * targets).sum(-1)
-        loss = spherical_distance_sq(embeds, targets)
+        similarity = (embeds * targets[:, 0]).sum(-1)
+        loss = (spherical_distance_sq(embeds[:, None], targets) * weights).sum(-1)
     yield GenerationStep(step + 1, config.steps, pixels.cpu(), similarity.tolist(), loss.tolist(), final=True)

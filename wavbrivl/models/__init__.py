@@ -2,8 +2,9 @@
 
 from wavbrivl.models.audio_tower import WavBriVLAudioTower
 from wavbrivl.models.brivl_image import BriVLImageTower
+from wavbrivl.models.brivl_text import BriVLTextTower
 from wavbrivl.models.clip_image import CLIPImageTower
 from wavbrivl.models.image_tower import ImageTower
 from wavbrivl.models.vqgan import VQGAN
 
-__all__ = ["VQGAN", "BriVLImageTower", "CLIPImageTower", "ImageTower", "WavBriVLAudioTower"]
+__all__ = ["VQGAN", "BriVLImageTower", "BriVLTextTower", "CLIPImageTower", "ImageTower", "WavBriVLAudioTower"]

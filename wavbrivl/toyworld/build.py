@@ -16,8 +16,9 @@ from wavbrivl.factory import TINY_WAVLM, WAVLM_NO_DROPOUT, Provenance
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.card import write_model_card
-from wavbrivl.toyworld.evaluate import evaluate_toyworld
+from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.train_image import train_image_tower
+from wavbrivl.toyworld.train_text import train_text_tower
 from wavbrivl.toyworld.train_vqgan import train_vqgan
 from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
@@ -42,6 +43,7 @@ class ToyBuildConfig:
     audio_steps: int = 800
     audio_batch: int = 64
     audio_lr: float = 2e-3
+    text_steps: int = 300
     evaluate: bool = True
     keep_work: bool = False
 
@@ -57,6 +59,7 @@ class ToyBuildConfig:
             vqgan_steps=100,
             audio_steps=120,
             audio_batch=32,
+            text_steps=60,
             evaluate=False,
         )
 
@@ -93,17 +96,17 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     sizes = torch.tensor([e.size for e in train_set])
     timings: dict[str, float] = {"data": time.perf_counter() - started}
 
-    log(f"[1/4] image tower: {config.image_steps} steps on {len(train_set)} pictures")
+    log(f"[1/5] image tower: {config.image_steps} steps on {len(train_set)} pictures")
     t = time.perf_counter()
     tower = train_image_tower(pixels, labels, sizes, len(CLASSES), config.image_steps, seed=config.seed)
     timings["image_tower"] = time.perf_counter() - t
 
-    log(f"[2/4] VQGAN: {config.vqgan_steps} steps")
+    log(f"[2/5] VQGAN: {config.vqgan_steps} steps")
     t = time.perf_counter()
     vqgan = train_vqgan(pixels, config.vqgan_steps, seed=config.seed)
     timings["vqgan"] = time.perf_counter() - t
 
-    log("[3/4] shards and frame embeddings (wavbrivl embed-frames path)")
+    log("[3/5] shards and frame embeddings (wavbrivl embed-frames path)")
     t = time.perf_counter()
     _write_shards(work / "shards", train_set, "train")
     _write_shards(work / "val", held_out, "val")
@@ -116,7 +119,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     WavBriVLPipeline(audio, tower, vqgan, device="cpu").save_pretrained(work / "base")
     timings["shards"] = time.perf_counter() - t
 
-    log(f"[4/4] audio tower: {config.audio_steps} steps (wavbrivl train path)")
+    log(f"[4/5] audio tower: {config.audio_steps} steps (wavbrivl train path)")
     t = time.perf_counter()
     train_config = TrainConfig(
         shards=[str(work / "shards")],
@@ -139,11 +142,17 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     last = train(train_config)
     timings["audio_tower"] = time.perf_counter() - t
 
+    log(f"[5/5] text tower: {config.text_steps} steps on captions of the training pictures")
+    t = time.perf_counter()
+    text = train_text_tower(tower, train_set, config.text_steps, seed=config.seed)
+    timings["text_tower"] = time.perf_counter() - t
+
     pipe = WavBriVLPipeline.from_pretrained(work / "run", device="cpu")
+    pipe.text_tower = text
     note = "trained by `wavbrivl toyworld build` on the synthetic audio-visual world (not real sounds or pictures)"
     pipe.provenance = {
         k: Provenance(f"toyworld build (seed {config.seed})", True, note)
-        for k in ("audio_tower", "image_tower", "vqgan")
+        for k in ("audio_tower", "image_tower", "vqgan", "text_tower")
     }
     pipe.preset = "toyworld"
     pipe.generation_defaults = dict(GENERATION_DEFAULTS)
@@ -154,6 +163,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
         log("evaluating on held-out examples")
         t = time.perf_counter()
         result["metrics"] = evaluate_toyworld(pipe, train_set, held_out, seed=config.seed)
+        result["metrics"].update(evaluate_text(pipe, held_out))
         timings["evaluate"] = time.perf_counter() - t
     (out / "build.json").write_text(json.dumps(result, indent=2))
     write_model_card(out, result)
@@ -184,6 +194,35 @@ def reevaluate_toyworld(folder: str | Path, log=print) -> dict:
         seed=config.seed,
     )
     result["timings_s"]["evaluate"] = time.perf_counter() - t
+    (folder / "build.json").write_text(json.dumps(result, indent=2))
+    write_model_card(folder, result)
+    return result
+
+
+def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
+    """Train a text tower against a built set's frozen image tower and add it (older sets had none)."""
+    from wavbrivl.checkpoints import save_component
+    from wavbrivl.pipeline import TEXT_DIR, WavBriVLPipeline
+
+    folder = Path(folder)
+    result = json.loads((folder / "build.json").read_text())
+    config = ToyBuildConfig(**{**result["config"], "text_steps": steps})
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    log(f"text tower: {steps} steps on captions of the training pictures")
+    t = time.perf_counter()
+    world = ToyWorld(config.seed)
+    text = train_text_tower(pipe.image_tower, world.examples(0, config.train_examples), steps, seed=config.seed)
+    result["timings_s"]["text_tower"] = time.perf_counter() - t
+    save_component(text, folder / TEXT_DIR)
+    index = json.loads((folder / "model_index.json").read_text())
+    note = "trained by `wavbrivl toyworld add-text` against this set's frozen image tower (synthetic captions)"
+    index["provenance"][TEXT_DIR] = asdict(Provenance(f"toyworld build (seed {config.seed})", True, note))
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    result["config"] = asdict(config)
+    result.setdefault("metrics", {}).update(
+        evaluate_text(pipe, world.examples(1_000_000, config.held_out_examples))
+    )
     (folder / "build.json").write_text(json.dumps(result, indent=2))
     write_model_card(folder, result)
     return result

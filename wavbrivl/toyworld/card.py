@@ -13,6 +13,8 @@ BARS = {
     "audio_to_image_class_r1": (">=", 0.9),
     "generation_class_accuracy": (">=", 0.8),
     "volume_size_spearman_pixels_mean": (">=", 0.8),
+    "zero_shot_audio_class_accuracy": (">=", 0.8),
+    "text_to_image_class_r1": (">=", 0.9),
 }
 
 
@@ -36,7 +38,11 @@ def write_model_card(folder: Path, result: dict) -> Path:
         "a VQGAN from taming-transformers modules (f2, 256 codes) trained to reconstruct the pictures; clips and",
         "frames written as WebDataset shards, frames embedded once (`embed-frames` path), and the audio tower (a",
         "small WavLM from scratch + layer weights + level input + MLP) trained with `wavbrivl train` (InfoNCE with",
-        "a learnable temperature, a queue of 256 earlier frame embeddings, plus a cosine term).",
+        "a learnable temperature, a queue of 256 earlier frame embeddings, plus a cosine term). A text tower of",
+        "BriVL's architecture (tiny BERT with its own WordPiece vocabulary, per-token L2, self-attention, masked",
+        "mean, MLP) is trained on template captions ('a large red circle', 'the sound of a blue triangle') against",
+        "the frozen image tower (InfoNCE where every matching picture is a positive), for text prompts and",
+        "zero-shot classification.",
         "",
         "## Build",
         "",

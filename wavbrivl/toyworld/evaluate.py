@@ -93,3 +93,23 @@ def evaluate_toyworld(
         "volume_size_spearman_pixels_min": float(np.min(correlations)),
         "volume_size_spearman_tower_mean": float(np.mean(tower_correlations)),
     }
+
+
+def evaluate_text(pipe, held_out: list[ToyExample]) -> dict[str, float]:
+    """Text tower: zero-shot audio classification by class names, text→image class R@1, size-word ordering."""
+    labels = torch.tensor([e.label for e in held_out])
+    names = [c.name for c in CLASSES]
+    audio = pipe.embed_audio([(16000, e.audio) for e in held_out]).embeddings
+    zero_shot = float((torch.tensor(pipe.zero_shot(audio, names).predictions) == labels).float().mean())
+    images = _embed(pipe.image_tower, held_out)
+    best = pipe.rank_text(names, images).order[:, 0]
+    text_r1 = float((labels[best] == torch.arange(len(names))).float().mean())
+    small = pipe.embed_text([f"a small {n}" for n in names])
+    large = pipe.embed_text([f"a large {n}" for n in names])
+    preference = ((images @ large.T) - (images @ small.T))[torch.arange(len(held_out)), labels]
+    size_rho = spearman(preference.numpy(), np.array([e.size for e in held_out]))
+    return {
+        "zero_shot_audio_class_accuracy": zero_shot,
+        "text_to_image_class_r1": text_r1,
+        "size_word_spearman": size_rho,
+    }
