@@ -1,0 +1,90 @@
+"""Text features of the pipeline on the shipped toy set: text ranking, zero-shot, weighted prompts in generation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from wavbrivl import WavBriVLPipeline
+from wavbrivl.errors import InputError, WeightsError
+from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.generation import Prompt, parse_prompts
+from wavbrivl.toyworld.world import CLASSES, ToyWorld
+from wavbrivl.zero_shot import class_prompts, readable
+
+NAMES = [c.name for c in CLASSES]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    torch.set_num_threads(2)
+    return WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")
+
+
+def test_prompt_notation():
+    assert parse_prompts("a red circle:2 | blue triangle:-0.5|green") == [
+        Prompt("a red circle", 2.0),
+        Prompt("blue triangle", -0.5),
+        Prompt("green", 1.0),
+    ]
+    assert parse_prompts(["time: noon"]) == [Prompt("time: noon", 1.0)]  # not a number: part of the text
+    with pytest.raises(InputError, match="weight 0"):
+        parse_prompts("x:0")
+    with pytest.raises(InputError, match="no text"):
+        parse_prompts(":1")
+
+
+def test_class_prompts_use_readable_names():
+    assert readable("Alarm_bell_ringing") == "alarm bell ringing"
+    assert class_prompts(["chirping_birds"], ["the sound of {}", "{}"]) == [["the sound of chirping birds", "chirping birds"]]
+    with pytest.raises(InputError, match="{}"):
+        class_prompts(["dog"], ["no slot"])
+
+
+def test_zero_shot_classifies_unseen_sounds(toy):
+    world = ToyWorld(4242)
+    examples = world.examples(0, 80)
+    result = toy.zero_shot([(16000, e.audio) for e in examples], NAMES, templates=("{}", "the sound of a {}"))
+    accuracy = sum(p == e.label for p, e in zip(result.predictions, examples)) / len(examples)
+    assert accuracy >= 0.8  # chance is 1/8
+    assert result.top(0, 3)[0][0] == NAMES[result.predictions[0]]
+
+
+def test_text_ranks_matching_pictures_first(toy):
+    world = ToyWorld(99)
+    pictures = [world.example(i, label=c).image for c in range(len(CLASSES)) for i in range(2)]
+    result = toy.rank_text(NAMES, pictures)
+    assert [i // 2 for i in result.order[:, 0].tolist()] == list(range(len(CLASSES)))
+
+
+def _class_scores(pipe, pixels: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return pipe.image_tower.encode_pixels(pixels) @ pipe.embed_text(NAMES).T
+
+
+def test_text_only_generation_and_negative_prompts(toy):
+    config = toy.generation_config(steps=12, size=32, seed=1)
+    toward = toy.generate_final(None, config=config, prompts="blue triangle")
+    assert _class_scores(toy, toward.pixels).argmax(-1).item() == NAMES.index("blue triangle")
+    sound = (16000, ToyWorld(5).example(0, label=0, level_db=-17).audio)  # a red circle's sound
+    plain = toy.generate_final(sound, config=config)
+    pushed = toy.generate_final(sound, config=config, prompts="red circle:-1")
+    red = NAMES.index("red circle")
+    assert _class_scores(toy, pushed.pixels)[0, red] < _class_scores(toy, plain.pixels)[0, red] - 0.05
+    mixed = toy.generate_final(sound, [-6.0, 6.0], config=config, prompts=["cyan cross:0.5"])
+    assert mixed.pixels.shape[0] == 2 and len(mixed.similarity) == 2
+
+
+def test_generation_needs_something_and_text_needs_a_text_tower(toy, tiny_pipeline):
+    with pytest.raises(InputError, match="nothing to generate"):
+        toy.generate_final(None, config=toy.generation_config(steps=1, size=32))
+    assert tiny_pipeline.text_tower is None
+    with pytest.raises(WeightsError, match="no text tower"):
+        tiny_pipeline.embed_text("a dog")
+
+
+def test_text_tower_survives_save_and_load(tmp_path, toy):
+    toy.save_pretrained(tmp_path / "set")
+    again = WavBriVLPipeline.from_pretrained(tmp_path / "set", device="cpu")
+    assert torch.allclose(again.embed_text(NAMES), toy.embed_text(NAMES), atol=1e-6)
+    assert again.info()["components"]["text_tower"]["trained"]
