@@ -142,7 +142,8 @@ def test_tokenizer_loads_from_a_bert_vocab_folder(tmp_path):
 
     folder = tmp_path / "chinese-roberta-wwm-ext"
     folder.mkdir()
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "狗", "叫", "dog"]) + "\n")
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "狗", "叫", "dog"]
+    (folder / "vocab.txt").write_text("\n".join(tokens) + "\n")
     (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer"}))
     tokenizer = load_tokenizer(folder)
     assert tokenizer(["狗叫", "DOG"])["input_ids"] == [[2, 5, 6, 3], [2, 7, 3]]

@@ -36,7 +36,8 @@ def test_prompt_notation():
 
 def test_class_prompts_use_readable_names():
     assert readable("Alarm_bell_ringing") == "alarm bell ringing"
-    assert class_prompts(["chirping_birds"], ["the sound of {}", "{}"]) == [["the sound of chirping birds", "chirping birds"]]
+    expected = [["the sound of chirping birds", "chirping birds"]]
+    assert class_prompts(["chirping_birds"], ["the sound of {}", "{}"]) == expected
     with pytest.raises(InputError, match="{}"):
         class_prompts(["dog"], ["no slot"])
 

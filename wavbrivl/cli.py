@@ -24,10 +24,13 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--image-weights", default=None, help="image tower folder, official BriVL .pth, or Hub id")
     group.add_argument("--vqgan-weights", default=None, help="VQGAN folder or taming .ckpt")
     group.add_argument("--vqgan-config", default=None, help="taming model .yaml for --vqgan-weights")
+    group.add_argument(
+        "--text-weights", default=None, help="text tower folder or official BriVL .pth (tokenizer: $WAVBRIVL_TOKENIZER)"
+    )
     group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU if present)")
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, need_vqgan: bool = True):
     from wavbrivl.pipeline import WavBriVLPipeline
 
     kwargs = {
@@ -35,11 +38,13 @@ def _load(args: argparse.Namespace):
         "image": args.image_weights,
         "vqgan": args.vqgan_weights,
         "device": args.device,
+        "text": args.text_weights,
     }
     if args.pretrained:
         pipe = WavBriVLPipeline.from_pretrained(args.pretrained, **kwargs)
     else:
-        pipe = WavBriVLPipeline.from_preset(args.preset or OFFLINE_PRESET, vqgan_config=args.vqgan_config, **kwargs)
+        preset = args.preset or OFFLINE_PRESET
+        pipe = WavBriVLPipeline.from_preset(preset, vqgan_config=args.vqgan_config, need_vqgan=need_vqgan, **kwargs)
     for name in pipe.untrained:
         note = pipe.provenance[name].note
         print(f"WARNING: {name} is UNTRAINED ({note}); its outputs are not meaningful.", file=sys.stderr)
@@ -239,6 +244,49 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Run one benchmark task on its official layout and merge the result into the report."""
+    from tqdm import tqdm
+
+    from wavbrivl.evaluation import EvalConfig, run_task, update_report
+    from wavbrivl.evaluation.probe import ProbeConfig
+
+    pipe = _load(args, need_vqgan=False)
+    config = EvalConfig(
+        task=args.task,
+        root=args.root,
+        cache=args.cache or str(Path(args.out) / "cache"),
+        csv=args.csv,
+        split=args.split,
+        seconds=args.seconds,
+        zero_shot=not args.no_zero_shot,
+        probe=ProbeConfig(seed=args.seed),
+        limit=args.limit,
+    )
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="clip", file=sys.stderr))
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = run_task(pipe, config, progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    json_path, md_path = update_report(args.out, result, {"preset": pipe.preset, **_model_sources(pipe)})
+    print(json.dumps(result["metrics"], indent=2))
+    print(f"report: {md_path} and {json_path}", file=sys.stderr)
+    if result["unreadable_count"]:
+        print(f"note: {result['unreadable_count']} clip(s) could not be read; listed in {json_path}", file=sys.stderr)
+    return 0
+
+
+def _model_sources(pipe) -> dict[str, str]:
+    return {name: info["source"] for name, info in pipe.info()["components"].items()}
+
+
 def cmd_toyworld_build(args: argparse.Namespace) -> int:
     """Train the offline default model set on the synthetic world and write it to OUT."""
     from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
@@ -356,6 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
     p.set_defaults(func=cmd_train)
+
+    from wavbrivl.evaluation.tasks import TASKS
+
+    p = sub.add_parser(
+        "evaluate",
+        help="the paper's benchmarks: MLP probe / zero-shot / retrieval / SED on a dataset's official layout",
+    )
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--root", required=True, help="the dataset folder, as its official archive unpacks")
+    p.add_argument("--out", default="eval-report", help="report.md / report.json go here (merged across tasks)")
+    p.add_argument("--cache", default=None, help="embedding cache folder (default OUT/cache); reruns resume from it")
+    p.add_argument("--csv", default=None, help="VGGSound: vggsound.csv if not in ROOT")
+    p.add_argument("--split", default=None, help="DESED split (validation) or Clotho split (evaluation)")
+    p.add_argument("--seconds", type=float, default=None, help="audio per clip (default: the dataset's clip length)")
+    p.add_argument("--no-zero-shot", action="store_true", help="skip the text-tower zero-shot figures")
+    p.add_argument("--limit", type=int, default=None, help="only the first N clips (a smoke run)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the MLP probe")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("toyworld", help="the synthetic audio-visual world")
     toy = p.add_subparsers(dest="toy_command", required=True)

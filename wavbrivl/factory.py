@@ -249,7 +249,8 @@ def preset_components(
     image: str | None = None,
     vqgan: str | None = None,
     vqgan_config: str | None = None,
-) -> tuple[nn.Module, nn.Module, nn.Module, dict[str, Provenance]]:
+    need_vqgan: bool = True,
+) -> tuple[nn.Module, nn.Module, nn.Module | None, dict[str, Provenance]]:
     """Load a preset's three components; explicit specs beat env vars, which beat the preset defaults."""
     if name not in PRESETS:
         raise WeightsError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
@@ -266,5 +267,8 @@ def preset_components(
     a, pa = load_audio_tower(str(audio), i.embed_dim)
     if a.embed_dim != i.embed_dim:
         raise WeightsError(f"audio tower gives {a.embed_dim}-d embeddings but the image tower {i.embed_dim}-d")
-    v, pv = load_vqgan(vqgan, vqgan_config)
-    return a, i, v, {"audio_tower": pa, "image_tower": pi, "vqgan": pv}
+    provenance = {"audio_tower": pa, "image_tower": pi}
+    if not need_vqgan and not vqgan:
+        return a, i, None, provenance
+    v, provenance["vqgan"] = load_vqgan(vqgan, vqgan_config)
+    return a, i, v, provenance

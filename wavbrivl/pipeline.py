@@ -68,7 +68,7 @@ class WavBriVLPipeline:
         self,
         audio_tower: WavBriVLAudioTower,
         image_tower: ImageTower,
-        vqgan: VQGAN,
+        vqgan: VQGAN | None,
         provenance: dict[str, Provenance] | None = None,
         preset: str = "custom",
         device: str | torch.device | None = None,
@@ -83,7 +83,7 @@ class WavBriVLPipeline:
         self.device = torch.device(device) if device is not None else default_device()
         self.audio_tower = audio_tower.to(self.device).eval().requires_grad_(False)
         self.image_tower = image_tower.to(self.device).eval().requires_grad_(False)
-        self.vqgan = vqgan.to(self.device).eval().requires_grad_(False)
+        self.vqgan = vqgan.to(self.device).eval().requires_grad_(False) if vqgan is not None else None
         if text_tower is not None and text_tower.embed_dim != image_tower.embed_dim:
             raise WeightsError(
                 f"text tower embeds to {text_tower.embed_dim}-d but the image tower to {image_tower.embed_dim}-d"
@@ -107,8 +107,12 @@ class WavBriVLPipeline:
         vqgan_config: str | None = None,
         device: str | torch.device | None = None,
         text: str | None = None,
+        need_vqgan: bool = True,
     ) -> "WavBriVLPipeline":
-        """Build a named preset ('brivl', 'clip', the offline default); explicit weight specs override it."""
+        """Build a named preset ('brivl', 'clip', the offline default); explicit weight specs override it.
+
+        need_vqgan=False skips the generator (embedding, ranking and evaluation do not use it).
+        """
         if name == OFFLINE_PRESET:
             if not (TOYWORLD_DIR / INDEX_NAME).is_file():
                 raise WeightsError(
@@ -116,7 +120,7 @@ class WavBriVLPipeline:
                     "build it with `wavbrivl toyworld build --out assets/toyworld`"
                 )
             return cls.from_pretrained(TOYWORLD_DIR, audio, image, vqgan, device=device, text=text)
-        a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config)
+        a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config, need_vqgan)
         t = None
         spec = text or PRESETS[name].text_spec(image)
         if spec:
@@ -198,6 +202,8 @@ class WavBriVLPipeline:
     def components(self) -> dict[str, torch.nn.Module]:
         """The model's parts by folder name (text_tower only when there is one)."""
         parts = dict(zip(COMPONENT_DIRS, (self.audio_tower, self.image_tower, self.vqgan)))
+        if self.vqgan is None:
+            del parts["vqgan"]
         if self.text_tower is not None:
             parts[TEXT_DIR] = self.text_tower
         return parts
@@ -364,6 +370,8 @@ class WavBriVLPipeline:
         config = config or self.generation_config()
         if config.steps < 1:
             raise InputError(f"steps must be at least 1, got {config.steps}")
+        if self.vqgan is None:
+            raise WeightsError("this pipeline was loaded without a VQGAN; generation needs one (--vqgan-weights)")
         if config.size < self.vqgan.downsample:
             raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
         if config.cutn < 1 or config.cut_batch < 1:

@@ -1,0 +1,154 @@
+"""Frozen-model embeddings of benchmark clips (whole clips, windows, video frames, captions), cached on disk."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wavbrivl.data.audio import SAMPLE_RATE, AudioClip, load_audio
+from wavbrivl.data.video import extract_clip
+from wavbrivl.errors import InputError
+from wavbrivl.evaluation.cache import EmbeddingStore, model_fingerprint
+from wavbrivl.evaluation.datasets import ClipItem
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+Progress = Callable[[str, int, int], None]
+
+
+def is_video(path: Path) -> bool:
+    """Whether a media file is a video (audio then comes from its sound track)."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def read_clip(item: ClipItem, seconds: float) -> AudioClip:
+    """A clip's first `seconds` of 16 kHz mono audio, from an audio file or a video's sound track."""
+    if is_video(item.path):
+        return AudioClip(extract_clip(item.path, seconds=seconds, start=0.0).audio, name=str(item.path))
+    return load_audio(item.path, max_seconds=seconds, name=str(item.path))
+
+
+def windows(waveform: np.ndarray, window: float) -> list[np.ndarray]:
+    """Consecutive non-overlapping windows of `window` seconds; a last partial one is kept if at least half."""
+    size = int(window * SAMPLE_RATE)
+    starts = range(0, max(len(waveform) - size // 2, 1), size)
+    return [np.pad(waveform[s : s + size], (0, max(0, size - len(waveform[s : s + size])))) for s in starts]
+
+
+class Embedder:
+    """Embeds a dataset's items with one pipeline, keeping every vector in a store under cache/dataset/model/."""
+
+    def __init__(self, pipe, cache: str | Path, dataset: str, progress: Progress | None = None) -> None:
+        self.pipe, self.progress = pipe, progress
+        audio_fp = model_fingerprint(pipe.audio_tower)
+        self.root = Path(cache) / dataset
+        self.audio_dir = self.root / f"audio-{audio_fp}"
+        self.image_dir = self.root / f"image-{model_fingerprint(pipe.image_tower)}"
+        self.text_dir = self.root / f"text-{model_fingerprint(pipe.text_tower)}"
+        self.skipped: dict[str, str] = {}  # id -> why the clip could not be used
+
+    def _report(self, stage: str) -> Callable[[int, int], None] | None:
+        return (lambda done, total: self.progress(stage, done, total)) if self.progress else None
+
+    def _readable(self, items: Sequence[ClipItem], load: Callable[[ClipItem], object]) -> dict[str, object]:
+        loaded = {}
+        for item in items:
+            try:
+                loaded[item.id] = load(item)
+            except InputError as err:
+                self.skipped[item.id] = str(err)
+        return loaded
+
+    def audio(self, items: Sequence[ClipItem], seconds: float) -> tuple[list[ClipItem], np.ndarray]:
+        """Whole-clip audio embeddings (N, D) of the items that could be read, and those items."""
+        store = EmbeddingStore(f"{self.audio_dir}-{seconds:g}s")
+        by_id = {item.id: item for item in items}
+
+        def compute(ids: list[str]) -> np.ndarray:
+            clips = self._readable([by_id[i] for i in ids], lambda it: read_clip(it, seconds))
+            out = np.full((len(ids), self.pipe.audio_tower.embed_dim), np.nan, dtype=np.float32)
+            if clips:
+                rows = [ids.index(i) for i in clips]
+                out[rows] = self.pipe.embed_audio(list(clips.values())).embeddings.numpy()
+            return out
+
+        vectors = store.fill([it.id for it in items], compute, progress=self._report("audio embeddings"))
+        for item, row in zip(items, vectors):
+            if not np.isfinite(row).all():
+                self.skipped.setdefault(item.id, "could not be read (recorded by an earlier run)")
+        return _keep_finite(items, vectors)
+
+    def windows(self, items: Sequence[ClipItem], window: float, seconds: float) -> dict[str, np.ndarray]:
+        """Per item, the embeddings (W, D) of its consecutive windows of `window` seconds."""
+        store = EmbeddingStore(f"{self.audio_dir}-windows-{window:g}s")
+        out: dict[str, np.ndarray] = {}
+        report = self._report("window embeddings")
+        for n, item in enumerate(items):
+            keys = store_keys(store, item.id)
+            if not keys:
+                clips = self._readable([item], lambda it: read_clip(it, seconds))
+                if not clips:
+                    continue
+                parts = windows(clips[item.id].waveform, window)  # type: ignore[attr-defined]
+                keys = [f"{item.id}@{k:04d}" for k in range(len(parts))]
+                store.add(keys, self.pipe.embed_audio([(SAMPLE_RATE, p) for p in parts]).embeddings.numpy())
+            out[item.id] = store.get(keys)
+            if report:
+                report(n + 1, len(items))
+        return out
+
+    def audio_and_frames(
+        self, items: Sequence[ClipItem], seconds: float
+    ) -> tuple[list[ClipItem], np.ndarray, np.ndarray]:
+        """Audio and middle-frame embeddings of video items (one decode per video)."""
+        audio_store = EmbeddingStore(f"{self.audio_dir}-{seconds:g}s")
+        frame_store = EmbeddingStore(f"{self.image_dir}-frames-{seconds:g}s")
+        by_id = {item.id: item for item in items}
+        todo = [it.id for it in items if it.id not in frame_store or it.id not in audio_store]
+        report = self._report("audio and frame embeddings")
+        for start in range(0, len(todo), 16):
+            ids = todo[start : start + 16]
+            clips = self._readable([by_id[i] for i in ids], lambda it: extract_clip(it.path, seconds, 0.0))
+            if clips:
+                keys = list(clips)
+                audio = self.pipe.embed_audio([AudioClip(c.audio) for c in clips.values()]).embeddings.numpy()
+                frames = self.pipe.embed_images([c.frame for c in clips.values()]).numpy()
+                audio_store.add(keys, audio)
+                frame_store.add(keys, frames)
+            if report:
+                report(min(start + 16, len(todo)), len(todo))
+        kept = [it for it in items if it.id in frame_store and it.id in audio_store]
+        if not kept:
+            return kept, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
+        ids = [it.id for it in kept]
+        return kept, audio_store.get(ids), frame_store.get(ids)
+
+    def texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Text-tower embeddings (N, D) of texts, cached by content."""
+        store = EmbeddingStore(self.text_dir)
+        keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
+        lookup = dict(zip(keys, texts))
+        with torch.no_grad():
+            return store.fill(
+                keys,
+                lambda ks: self.pipe.embed_text([lookup[k] for k in ks]).numpy(),
+                chunk=256,
+                progress=self._report("text embeddings"),
+            )
+
+
+def store_keys(store: EmbeddingStore, item_id: str) -> list[str]:
+    """The window keys already stored for an item, in order."""
+    keys, k = [], 0
+    while f"{item_id}@{k:04d}" in store:
+        keys.append(f"{item_id}@{k:04d}")
+        k += 1
+    return keys
+
+
+def _keep_finite(items: Sequence[ClipItem], vectors: np.ndarray) -> tuple[list[ClipItem], np.ndarray]:
+    ok = np.isfinite(vectors).all(1)
+    return [it for it, good in zip(items, ok) if good], vectors[ok]
