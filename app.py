@@ -77,8 +77,10 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             gr.Warning(note)
         return embedded
 
-    def rank(audio, files, use_examples, volume_db):
-        _need_audio(audio)
+    def rank(audio, files, use_examples, volume_db, text_query=""):
+        text_query = (text_query or "").strip()
+        if not text_query:
+            _need_audio(audio)
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if use_examples:
             paths = gallery_files + paths
@@ -88,7 +90,10 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             raise gr.Error(f"At most {LIMITS['images']} images per request; got {len(paths)}.")
         try:
             embeds = pipe.embed_images(paths)  # cached by content: a gallery is embedded once
-            result = pipe.rank(_embed_sound(audio, float(volume_db)), embeds)
+            if text_query:
+                result = pipe.rank_text(text_query, embeds)
+            else:
+                result = pipe.rank(_embed_sound(audio, float(volume_db)), embeds)
         except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
             raise _error(err) from None
         ranked = result.ranked(0)
@@ -101,15 +106,17 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         )
         return gallery, bars
 
-    def generate(audio, volume_db, steps, seed, size, lr, cutn, init):
-        _need_audio(audio)
+    def generate(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
+        prompts = (prompts or "").strip()
+        if not prompts:
+            _need_audio(audio)
         seed = int(seed) if seed is not None and seed >= 0 else int(np.random.default_rng().integers(0, 2**31))
         config = pipe.generation_config(steps=int(steps), size=int(size), lr=float(lr), cutn=int(cutn), seed=seed)
         every = max(1, int(steps) // 10)
         strip, curve = [], []
         try:
-            sound = _embed_sound(audio, float(volume_db))
-            for step in pipe.generate(sound, config=config, init_image=init):
+            sound = _embed_sound(audio, float(volume_db)) if audio is not None else None
+            for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
                 image = step.images[0]
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
                 if step.final or step.step % every == 0:
@@ -161,10 +168,16 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             with gr.Row():
                 files = gr.File(file_count="multiple", file_types=["image"], label="Images")
                 use_examples = gr.Checkbox(value=bool(gallery_files), label="Include the example gallery")
+            text_query = gr.Textbox(
+                "",
+                label="…or rank by a text instead of the sound (text tower)",
+                placeholder="a large orange hexagon",
+                interactive=pipe.text_tower is not None,
+            )
             rank_btn = gr.Button("Rank images by the sound", variant="primary")
             ranked = gr.Gallery(label="Best match first", columns=6, height="auto")
             bars = gr.BarPlot(x="image", y="score", label="Scores", sort="-y", height=220)
-            rank_btn.click(rank, [audio, files, use_examples, volume], [ranked, bars], api_name="rank")
+            rank_btn.click(rank, [audio, files, use_examples, volume, text_query], [ranked, bars], api_name="rank")
         with gr.Tab("Generate"):
             with gr.Row():
                 steps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
@@ -172,18 +185,28 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 size = gr.Slider(16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)")
                 lr = gr.Number(defaults.lr, label="Learning rate")
                 cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
-            init = gr.Image(type="pil", label="Init image (optional)", height=160)
+            with gr.Row():
+                init = gr.Image(type="pil", label="Init image (optional)", height=160)
+                prompts = gr.Textbox(
+                    "",
+                    label="Text prompts (optional): 'words:weight | words:-weight' — negative weights avoid",
+                    placeholder="a large red circle:0.5 | blue triangle:-0.5",
+                    lines=2,
+                    interactive=pipe.text_tower is not None,
+                )
             with gr.Row():
                 go = gr.Button("Generate", variant="primary")
                 stop = gr.Button("Stop")
             with gr.Row():
                 current = gr.Image(label="Current step", format="png", height=256)
-                curve = gr.LinePlot(x="step", y="similarity", label="Similarity to the sound", height=256)
+                curve = gr.LinePlot(
+                    x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256
+                )
             strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png")
             status = gr.Markdown()
             job = go.click(
                 generate,
-                [audio, volume, steps, seed, size, lr, cutn, init],
+                [audio, volume, steps, seed, size, lr, cutn, init, prompts],
                 [current, strip, curve, status],
                 api_name="generate",
                 concurrency_limit=1,
@@ -221,6 +244,7 @@ def main() -> None:
     parser.add_argument("--audio-weights", default=None)
     parser.add_argument("--image-weights", default=None)
     parser.add_argument("--vqgan-weights", default=None)
+    parser.add_argument("--text-weights", default=None)
     parser.add_argument("--device", default=None)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
@@ -231,6 +255,7 @@ def main() -> None:
         audio=args.audio_weights,
         image=args.image_weights,
         vqgan=args.vqgan_weights,
+        text=args.text_weights,
         device=args.device,
     )
     demo = build_app(pipe)

@@ -31,17 +31,18 @@ def wav(tmp_path_factory):
 
 def test_rank_endpoint(client, wav, image_files):
     gallery, bars = client.predict(
-        handle_file(wav), [handle_file(str(p)) for p in image_files], False, 0, api_name="/rank"
+        handle_file(wav), [handle_file(str(p)) for p in image_files], False, 0, "", api_name="/rank"
     )
     assert len(gallery) == 5 and gallery[0]["caption"].startswith("#1")
     scores = [row[1] for row in bars["data"]]
     assert scores == sorted(scores, reverse=True)
-    with_examples, _ = client.predict(handle_file(wav), [handle_file(str(image_files[0]))], True, 0, api_name="/rank")
+    upload = [handle_file(str(image_files[0]))]
+    with_examples, _ = client.predict(handle_file(wav), upload, True, 0, "", api_name="/rank")
     assert len(with_examples) == 1 + 24  # the shipped example gallery joins the upload
 
 
 def test_generate_streams_every_step(client, wav):
-    job = client.submit(handle_file(wav), 0, 4, 1, 32, 0.1, 2, None, api_name="/generate")
+    job = client.submit(handle_file(wav), 0, 4, 1, 32, 0.1, 2, None, "", api_name="/generate")
     outputs = list(job)
     assert len(outputs) >= 5  # 4 steps + the final image
     assert "final" in outputs[-1][3] and "seed 1" in outputs[-1][3]
@@ -64,6 +65,6 @@ def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG not really")
     with pytest.raises(Exception, match="not a readable image"):
-        client.predict(handle_file(wav), [handle_file(str(broken))], False, 0, api_name="/rank")
-    job = client.submit(handle_file(wav), 0, 2, 1, 32, 0.1, 1, None, api_name="/generate")
+        client.predict(handle_file(wav), [handle_file(str(broken))], False, 0, "", api_name="/rank")
+    job = client.submit(handle_file(wav), 0, 2, 1, 32, 0.1, 1, None, "", api_name="/generate")
     assert len(list(job)) >= 3  # the server still works

@@ -67,11 +67,12 @@ def test_twenty_users_for_a_minute(server):
         client = Client(url, verbose=False)
         while time.time() < stop_at:
             try:
-                gallery, _ = client.predict(handle_file(wav), None, True, index % 13 - 6, api_name="/rank")
+                gallery, _ = client.predict(handle_file(wav), None, True, index % 13 - 6, "", api_name="/rank")
                 assert len(gallery) == 24
                 with lock:
                     counts["rank"] += 1
-                outputs = list(client.submit(handle_file(wav), 0, 2, index, 32, 0.15, 2, None, api_name="/generate"))
+                job = client.submit(handle_file(wav), 0, 2, index, 32, 0.15, 2, None, "", api_name="/generate")
+                outputs = list(job)
                 assert outputs and "final" in outputs[-1][3]
                 with lock:
                     counts["generate"] += 1

@@ -89,3 +89,22 @@ def test_text_tower_survives_save_and_load(tmp_path, toy):
     again = WavBriVLPipeline.from_pretrained(tmp_path / "set", device="cpu")
     assert torch.allclose(again.embed_text(NAMES), toy.embed_text(NAMES), atol=1e-6)
     assert again.info()["components"]["text_tower"]["trained"]
+
+
+def test_cli_text_commands(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from wavbrivl.cli import main
+
+    examples = Path(__file__).resolve().parents[1] / "assets" / "examples"
+    sound = examples / "blue-triangle_-12dB.wav"
+    assert main(["classify", "--audio", str(sound), "--classes", ",".join(NAMES), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["top"][0][0] == "blue triangle"
+    assert main(["rank", "--text", "a large orange hexagon", "--images", str(examples / "gallery"), "--top", "1"]) == 0
+    assert "orange-hexagon" in capsys.readouterr().out
+    args = ["generate", "--prompt", "white bar|red circle:-0.5", "--steps", "2", "--size", "32", "--every", "0"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "text_final.png").is_file()
+    assert main(["generate", "--steps", "2", "--out", str(tmp_path)]) == 2
+    assert "--prompt" in capsys.readouterr().err

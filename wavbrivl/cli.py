@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wavbrivl.errors import WavBriVLError
+from wavbrivl.errors import InputError, WavBriVLError
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS
 from wavbrivl.volume import parse_volume
 
@@ -106,9 +106,12 @@ def cmd_rank(args: argparse.Namespace) -> int:
         files.extend(list_image_files(item) if Path(item).is_dir() else [Path(item)])
     with tqdm(total=len(files), desc="embedding images", unit="img", disable=args.json) as bar:
         image_embeds = pipe.embed_images(files, progress=lambda done, total: bar.update(done - bar.n))
-    audio = pipe.embed_audio(args.audio, _volumes(args))
-    _print_notes(audio.notes)
-    result = pipe.rank(audio, image_embeds)
+    if args.text is not None:
+        result = pipe.rank_text(args.text, image_embeds)
+    else:
+        audio = pipe.embed_audio(args.audio, _volumes(args))
+        _print_notes(audio.notes)
+        result = pipe.rank(audio, image_embeds)
     ranked = result.ranked(0)[: args.top or None]
     if args.json:
         print(json.dumps([{"rank": r + 1, "image": str(files[i]), "score": s} for r, (i, s) in enumerate(ranked)]))
@@ -127,10 +130,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     config = pipe.generation_config(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=args.seed)
-    embedded = pipe.embed_audio(args.audio, volumes)
-    _print_notes(embedded.notes)
-    steps = pipe.generate(embedded, config=config, init_image=args.init_image)
-    names = [f"vol{v:+g}dB" for v in volumes]
+    if args.audio is None and not args.prompt:
+        raise InputError("give a sound (--audio), text prompts (--prompt 'words:weight'), or both")
+    embedded = None
+    if args.audio is not None:
+        embedded = pipe.embed_audio(args.audio, volumes)
+        _print_notes(embedded.notes)
+    steps = pipe.generate(
+        embedded,
+        config=config,
+        init_image=args.init_image,
+        prompts=args.prompt,
+        audio_weight=args.audio_weight,
+    )
+    names = [f"vol{v:+g}dB" for v in volumes] if embedded is not None else ["text"]
     with tqdm(total=config.steps, desc="generating", unit="step") as bar:
         for step in steps:
             if step.final or (args.every and step.step % args.every == 0):
@@ -151,12 +164,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Zero-shot classification of sounds by class-name prompts through the text tower."""
+    pipe = _load(args, need_vqgan=False)
+    names = [c.strip() for c in args.classes.split(",") if c.strip()]
+    if args.classes_file:
+        names = [line.strip() for line in Path(args.classes_file).read_text().splitlines() if line.strip()]
+    embedded = pipe.embed_audio(args.audio)
+    _print_notes(embedded.notes)
+    result = pipe.zero_shot(embedded, names, args.template or ["{}"])
+    rows = [{"audio": a, "top": result.top(n, args.top)} for n, a in enumerate(args.audio)]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(row["audio"] + ": " + ", ".join(f"{name} {score:+.3f}" for name, score in row["top"]))
+    return 0
+
+
 def cmd_convert_brivl(args: argparse.Namespace) -> int:
-    """Convert the official BriVL-1.0 .pth into the project's image tower folder."""
-    from wavbrivl.checkpoints import load_brivl_official, save_component
+    """Convert the official BriVL-1.0 .pth into the project's image (and text) tower folders."""
+    from wavbrivl.checkpoints import load_brivl_official, load_brivl_official_text, save_component
 
     folder = save_component(load_brivl_official(args.pth), args.out)
     print(f"wrote {folder}")
+    if args.text_out:
+        tower = load_brivl_official_text(args.pth, args.tokenizer)
+        print(f"wrote {save_component(tower, args.text_out)}")
     return 0
 
 
@@ -333,16 +367,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help=".npz file to write (default: print JSON)")
     p.set_defaults(func=cmd_embed)
 
-    p = sub.add_parser("rank", help="rank images by a sound")
-    p.add_argument("--audio", required=True)
+    p = sub.add_parser("rank", help="rank images by a sound (or by a text)")
+    query = p.add_mutually_exclusive_group(required=True)
+    query.add_argument("--audio")
+    query.add_argument("--text", help="rank by a text through the text tower instead of a sound")
     p.add_argument("--images", nargs="+", required=True, help="image files and/or folders")
     p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
     p.add_argument("--top", type=int, default=0, help="print only the best K")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rank)
 
-    p = sub.add_parser("generate", help="generate images from a sound with VQGAN")
-    p.add_argument("--audio", required=True)
+    p = sub.add_parser("generate", help="generate images from a sound (and weighted text prompts) with VQGAN")
+    p.add_argument("--audio", default=None)
+    p.add_argument(
+        "--prompt",
+        action="append",
+        default=None,
+        help="text prompt 'words' or 'words:weight' (negative: avoid); repeat or join with '|'",
+    )
+    p.add_argument("--audio-weight", type=float, default=1.0, help="weight of the sound among the prompts")
     vol = p.add_mutually_exclusive_group()
     vol.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
     vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
@@ -356,9 +399,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("convert-brivl", help="official BriVL-1.0 .pth -> image tower folder")
+    p = sub.add_parser("classify", help="zero-shot: which class names a sound matches (text tower)")
+    p.add_argument("--audio", nargs="+", required=True)
+    p.add_argument("--classes", default="", help="comma-separated class names")
+    p.add_argument("--classes-file", default=None, help="one class name per line (instead of --classes)")
+    p.add_argument("--template", action="append", default=None, help="prompt template with {} (repeatable)")
+    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("convert-brivl", help="official BriVL-1.0 .pth -> image (and text) tower folders")
     p.add_argument("pth")
     p.add_argument("--out", required=True)
+    p.add_argument("--text-out", default=None, help="also write the text tower here")
+    p.add_argument("--tokenizer", default="hfl/chinese-roberta-wwm-ext", help="folder or Hub id kept with it")
     p.set_defaults(func=cmd_convert_brivl)
 
     p = sub.add_parser("prepare", help="videos -> WebDataset shards of clip audio + one frame")
@@ -440,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=300)
     p.set_defaults(func=cmd_toyworld_add_text)
 
-    for name in ("info", "embed", "rank", "generate"):
+    for name in ("info", "embed", "rank", "generate", "classify"):
         _add_model_args(sub.choices[name])
     return parser
 

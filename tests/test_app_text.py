@@ -1,0 +1,37 @@
+"""The app's text features on the shipped toy set (gradio_client): rank by text, generate from weighted prompts."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+
+from wavbrivl import WavBriVLPipeline
+from wavbrivl.factory import TOYWORLD_DIR
+
+
+@pytest.fixture(scope="module")
+def client():
+    import app
+
+    demo = app.build_app(WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu"))
+    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(demo.local_url, verbose=False)
+    finally:
+        demo.close()
+
+
+def test_rank_by_text_needs_no_sound(client):
+    gallery, bars = client.predict(None, None, True, 0, "a large orange hexagon", api_name="/rank")
+    assert len(gallery) == 24
+    assert bars["data"][0][0] == "#1 orange-hexagon_large"
+
+
+def test_generate_from_prompts_alone(client):
+    outputs = list(client.submit(None, 0, 3, 1, 32, 0.3, 2, None, "white bar | red circle:-0.5", api_name="/generate"))
+    assert "final" in outputs[-1][3] and len(outputs[-1][2]["data"]) == 4
+
+
+def test_bad_prompt_is_a_message(client):
+    with pytest.raises(Exception, match="weight 0"):
+        client.predict(None, 0, 2, 1, 32, 0.3, 2, None, "white bar:0", api_name="/generate")
