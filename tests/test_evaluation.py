@@ -193,3 +193,25 @@ def test_cli_names_the_missing_file(tmp_path, capsys):
     assert main(["evaluate", "--task", "esc50", "--root", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "meta/esc50.csv" in err and "Traceback" not in err
+
+
+def test_zero_shot_wording_can_be_replaced(layouts, toy, tmp_path):
+    from wavbrivl.evaluation.datasets import DatasetError
+    from wavbrivl.evaluation.tasks import prompt_names
+
+    classes = ["red_circle", "green_square"]
+    mapping = tmp_path / "names.json"
+    mapping.write_text(json.dumps({"red_circle": "green square"}))
+    assert prompt_names(classes, str(mapping)) == ["green square", "green_square"]
+    lines = tmp_path / "names.txt"
+    lines.write_text("one\n")
+    with pytest.raises(DatasetError, match="1 lines but the dataset has 2 classes"):
+        prompt_names(classes, str(lines))
+    # Swapping two classes' wording must swap the zero-shot answers: accuracy drops by those classes' share.
+    swap = tmp_path / "swap.json"
+    swap.write_text(json.dumps({"red_circle": "green square", "green_square": "red circle"}))
+    base = EvalConfig("esc50", str(layouts["esc50"]), cache=str(tmp_path / "c"))
+    plain = run_task(toy, base)["metrics"]["zero_shot_accuracy"]
+    base.class_names = str(swap)
+    swapped = run_task(toy, base)["metrics"]["zero_shot_accuracy"]
+    assert swapped <= plain - 2 / 8 + 0.05

@@ -97,7 +97,12 @@ def read_torch_checkpoint(path: str | Path) -> Any:
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        try:  # memory-mapped: a 2 GB BriVL file read for its image and then its text part costs no extra RAM
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as err:
+            if "mmap" not in str(err) and "zipfile" not in str(err):
+                raise
+            return torch.load(path, map_location="cpu", weights_only=True)  # legacy (pre-zipfile) format
     except Exception as err:  # noqa: BLE001 - any failure here means the file is unusable as is
         raise WeightsError(
             f"{path}: cannot be read as a weights-only torch checkpoint ({type(err).__name__}: {err}). "

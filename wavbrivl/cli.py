@@ -284,6 +284,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from wavbrivl.evaluation import EvalConfig, run_task, update_report
     from wavbrivl.evaluation.probe import ProbeConfig
+    from wavbrivl.evaluation.tasks import ZERO_SHOT_TEMPLATES
 
     pipe = _load(args, need_vqgan=False)
     config = EvalConfig(
@@ -294,6 +295,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         split=args.split,
         seconds=args.seconds,
         zero_shot=not args.no_zero_shot,
+        templates=tuple(args.template) if args.template else ZERO_SHOT_TEMPLATES,
+        class_names=args.class_names,
         probe=ProbeConfig(seed=args.seed),
         limit=args.limit,
     )
@@ -473,6 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="DESED split (validation) or Clotho split (evaluation)")
     p.add_argument("--seconds", type=float, default=None, help="audio per clip (default: the dataset's clip length)")
     p.add_argument("--no-zero-shot", action="store_true", help="skip the text-tower zero-shot figures")
+    p.add_argument("--template", action="append", default=None, help="zero-shot prompt with {} (repeatable)")
+    p.add_argument(
+        "--class-names", default=None, help="zero-shot wording per class: JSON {label: words} or one line per class"
+    )
     p.add_argument("--limit", type=int, default=None, help="only the first N clips (a smoke run)")
     p.add_argument("--seed", type=int, default=0, help="seed of the MLP probe")
     _add_model_args(p)

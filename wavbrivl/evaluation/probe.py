@@ -23,6 +23,7 @@ class ProbeConfig:
     patience: int = 20
     val_fraction: float = 0.1
     seed: int = 0
+    device: str = "auto"  # "auto": the GPU when there is one
 
 
 def _mlp(dim: int, classes: int, config: ProbeConfig) -> nn.Module:
@@ -44,29 +45,32 @@ class Probe:
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, C) probabilities: softmax for single-label, per-class sigmoid for multi-label."""
-        logits = self.model((torch.as_tensor(x, dtype=torch.float32) - self.mean) / self.std)
-        return (logits.sigmoid() if self.multilabel else logits.softmax(-1)).numpy()
+        x_t = torch.as_tensor(x, dtype=torch.float32, device=self.mean.device)
+        logits = self.model((x_t - self.mean) / self.std)
+        return (logits.sigmoid() if self.multilabel else logits.softmax(-1)).cpu().numpy()
 
 
 def train_probe(x: np.ndarray, y: np.ndarray, classes: int, config: ProbeConfig | None = None) -> Probe:
     """Fit on (N, D) embeddings; y is (N,) labels or (N, C) 0/1 targets (multi-label)."""
     config = config or ProbeConfig()
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if config.device == "auto" else config.device)
     gen = torch.Generator().manual_seed(config.seed)
     torch.manual_seed(config.seed)
-    x_t = torch.as_tensor(x, dtype=torch.float32)
+    x_t = torch.as_tensor(x, dtype=torch.float32, device=device)
     multilabel = np.asarray(y).ndim == 2
-    y_t = torch.as_tensor(y, dtype=torch.float32 if multilabel else torch.long)
+    y_t = torch.as_tensor(y, dtype=torch.float32 if multilabel else torch.long, device=device)
     mean, std = x_t.mean(0), x_t.std(0).clamp_min(1e-6)
     x_t = (x_t - mean) / std
-    order = torch.randperm(len(x_t), generator=gen)
+    order = torch.randperm(len(x_t), generator=gen).to(device)
     n_val = int(len(x_t) * config.val_fraction) if len(x_t) >= 20 else 0
     val, train = order[:n_val], order[n_val:]
-    model = _mlp(x_t.shape[1], classes, config)
+    model = _mlp(x_t.shape[1], classes, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best, best_state, waited = float("inf"), None, 0
     for _ in range(config.epochs):
         model.train()
-        for batch in train[torch.randperm(len(train), generator=gen)].split(config.batch_size):
+        for batch in train[torch.randperm(len(train), generator=gen)].to(device).split(config.batch_size):
             loss = _loss(model(x_t[batch]), y_t[batch], multilabel)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class EvalConfig:
     sed_folds: int = 5  # DESED: file-level cross-validation folds (the validation set has no official folds)
     zero_shot: bool = True
     templates: tuple[str, ...] = ZERO_SHOT_TEMPLATES
+    class_names: str | None = None  # zero-shot wording per class: JSON {label: words} or one line per class
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     limit: int | None = None  # use only the first N clips (smoke runs)
 
@@ -78,10 +80,34 @@ def _labels(items: list[ClipItem]) -> np.ndarray:
     return np.array([it.label for it in items])
 
 
+def prompt_names(classes: list[str], spec: str | None) -> list[str]:
+    """The words used for each class in zero-shot prompts: the labels, or a user's wording (e.g. a translation)."""
+    if spec is None:
+        return classes
+    path = Path(spec)
+    if not path.is_file():
+        raise DatasetError(f"{spec}: no such class-names file (JSON {{label: words}} or one line per class)")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DatasetError(f"{path}: not valid JSON ({err})") from None
+        unknown = sorted(set(mapping) - set(classes))
+        if unknown:
+            raise DatasetError(f"{path}: labels not in the dataset: {unknown[:5]}")
+        return [str(mapping.get(c, c)) for c in classes]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != len(classes):
+        raise DatasetError(f"{path}: {len(lines)} lines but the dataset has {len(classes)} classes (one per line)")
+    return lines
+
+
 def _zero_shot_scores(pipe, embeddings: np.ndarray, classes: list[str], config: EvalConfig) -> np.ndarray | None:
     if not config.zero_shot or pipe.text_tower is None:
         return None
-    return pipe.zero_shot(torch.from_numpy(embeddings), classes, config.templates).scores.numpy()
+    names = prompt_names(classes, config.class_names)
+    return pipe.zero_shot(torch.from_numpy(embeddings), names, config.templates).scores.numpy()
 
 
 def fold_classification(pipe, data: EvalDataset, config: EvalConfig, embedder: Embedder) -> dict:
