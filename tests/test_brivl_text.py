@@ -149,3 +149,31 @@ def test_tokenizer_loads_from_a_bert_vocab_folder(tmp_path):
     assert tokenizer(["狗叫", "DOG"])["input_ids"] == [[2, 5, 6, 3], [2, 7, 3]]
     with pytest.raises(WeightsError, match="tokenizer"):
         load_tokenizer(tmp_path / "nothing-here")
+
+
+def test_brivl_preset_takes_image_and_text_from_one_official_file(tmp_path, monkeypatch):
+    """--preset brivl with the official .pth: both towers load strictly from it; the tokenizer from its folder."""
+    from transformers import WavLMConfig, WavLMModel
+
+    from tests.test_brivl_image import random_official_checkpoint
+    from wavbrivl import WavBriVLPipeline
+    from wavbrivl.factory import TINY_WAVLM
+
+    checkpoint = random_official_checkpoint()
+    checkpoint["learnable"].update(random_official_text_checkpoint(seed=1)["learnable"])
+    torch.save(checkpoint, tmp_path / "BriVL-1.0-5500w.pth")
+    del checkpoint
+    make_toy_tokenizer(tmp_path / "tokenizer")
+    WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
+    monkeypatch.setenv("WAVBRIVL_TOKENIZER", str(tmp_path / "tokenizer"))
+    monkeypatch.delenv("WAVBRIVL_TEXT", raising=False)
+    pipe = WavBriVLPipeline.from_preset(
+        "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "BriVL-1.0-5500w.pth"), need_vqgan=False,
+        device="cpu",
+    )
+    assert pipe.info()["text"] == "available"
+    assert "official BriVL-1.0 text encoder" in pipe.provenance["text_tower"].note
+    text = pipe.embed_text(["a red circle", "a blue triangle"])
+    assert text.shape == (2, 2048)
+    result = pipe.rank_text("a red circle", torch.nn.functional.normalize(torch.randn(3, 2048), dim=-1))
+    assert result.scores.shape == (1, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from transformers import WavLMConfig, WavLMModel
@@ -119,3 +120,25 @@ def test_brivl_preset_without_vqgan_says_what_to_pass(tmp_path, monkeypatch):
     WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
     with pytest.raises(WeightsError, match="VQGAN weights are needed: pass --vqgan-weights"):
         WavBriVLPipeline.from_preset("brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"))
+
+
+def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeypatch):
+    """A converted image folder holds no text tower: the preset loads and says why text is unavailable."""
+    monkeypatch.delenv("WAVBRIVL_TEXT", raising=False)
+    _, image, _ = tiny_components()
+    save_component(image, tmp_path / "image")
+    WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
+    pipe = WavBriVLPipeline.from_preset(
+        "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"), need_vqgan=False, device="cpu"
+    )
+    assert pipe.vqgan is None and pipe.text_tower is None
+    assert "BriVLImageTower" in pipe.info()["text"]
+    with pytest.raises(WeightsError, match="no text tower.*Note"):
+        pipe.embed_text("a dog")
+    with pytest.raises(WeightsError, match="without a VQGAN"):
+        pipe.generate_final((16000, np.zeros(16000, np.float32)))
+    with pytest.raises(WeightsError, match="expected a BriVLTextTower|holds a BriVLImageTower"):
+        WavBriVLPipeline.from_preset(
+            "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"), text=str(tmp_path / "image"),
+            need_vqgan=False,
+        )

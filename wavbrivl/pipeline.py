@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from wavbrivl.data.audio import AudioClip, AudioSource, load_audio
 from wavbrivl.data.image import ImageSource, load_images
 from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.factory import (
+    ENV_VARS,
     OFFLINE_PRESET,
     PRESETS,
     TOYWORLD_DIR,
@@ -95,6 +97,7 @@ class WavBriVLPipeline:
         self.clip_policy = clip_policy
         self.image_cache = EmbeddingCache()
         self.generation_defaults: dict[str, float | int] = {}
+        self.text_unavailable = ""  # why a preset came without its text tower, if it did
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -121,11 +124,18 @@ class WavBriVLPipeline:
                 )
             return cls.from_pretrained(TOYWORLD_DIR, audio, image, vqgan, device=device, text=text)
         a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config, need_vqgan)
-        t = None
+        t, why = None, ""
         spec = text or PRESETS[name].text_spec(image)
         if spec:
-            t, provenance[TEXT_DIR] = load_text_tower(spec, PRESETS[name].tokenizer)
-        return cls(a, i, v, provenance, preset=name, device=device, text_tower=t)
+            try:
+                t, provenance[TEXT_DIR] = load_text_tower(spec)  # tokenizer: $WAVBRIVL_TOKENIZER or BriVL's
+            except WeightsError as err:
+                if text or os.environ.get(ENV_VARS["text"]):
+                    raise  # asked for explicitly: a failure is an error
+                why = f"the text tower was not loaded from {spec}: {err}"
+        pipe = cls(a, i, v, provenance, preset=name, device=device, text_tower=t)
+        pipe.text_unavailable = why
+        return pipe
 
     @classmethod
     def from_pretrained(
@@ -232,6 +242,7 @@ class WavBriVLPipeline:
             "device": str(self.device),
             "embed_dim": self.image_tower.embed_dim,
             "components": parts,
+            "text": "available" if self.text_tower is not None else (self.text_unavailable or "no text tower"),
         }
 
     # ------------------------------------------------------------------ audio
@@ -304,9 +315,10 @@ class WavBriVLPipeline:
     # ------------------------------------------------------------------ text
     def _text(self) -> BriVLTextTower:
         if self.text_tower is None:
+            note = f". Note: {self.text_unavailable}" if self.text_unavailable else ""
             raise WeightsError(
                 f"the model set {self.preset!r} has no text tower; text prompts need BriVL's text encoder "
-                "(preset 'brivl' or 'toyworld', or --text-weights)"
+                f"(preset 'brivl' or 'toyworld', or --text-weights){note}"
             )
         return self.text_tower
 
