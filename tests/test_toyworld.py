@@ -10,7 +10,7 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.factory import TOYWORLD_DIR
 from wavbrivl.toyworld import CLASSES, ToyWorld
 from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
-from wavbrivl.toyworld.evaluate import evaluate_toyworld, foreground_fraction, spearman
+from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld, foreground_fraction, spearman
 from wavbrivl.toyworld.world import level_to_size
 from wavbrivl.training.metrics import retrieval_metrics
 
@@ -60,6 +60,11 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
     assert metrics["audio_to_image_class_r1"] >= 0.9
     assert metrics["generation_class_accuracy"] >= 0.8
     assert metrics["volume_size_spearman_pixels_mean"] >= 0.8
+    text = evaluate_text(shipped, world.examples(20_000, 200))
+    print(text)
+    assert text["zero_shot_audio_class_accuracy"] >= 0.8  # chance 1/8
+    assert text["text_to_image_class_r1"] >= 0.9
+    assert text["size_word_spearman"] >= 0.8  # "a large X" prefers bigger shapes than "a small X"
 
 
 def test_shortened_build_learns(tmp_path):
@@ -72,3 +77,6 @@ def test_shortened_build_learns(tmp_path):
         images = pipe.image_tower.encode_pixels(pipe.image_tower.preprocess([e.image for e in held_out]))
     labels = torch.tensor([e.label for e in held_out])
     assert retrieval_metrics(audio, images, labels)["a2i_r1"] >= 0.5  # chance is 1/8
+    assert pipe.text_tower is not None
+    zero_shot = torch.tensor(pipe.zero_shot(audio, [c.name for c in CLASSES]).predictions)
+    assert (zero_shot == labels).float().mean() >= 0.4  # the 60-step text tower has to learn too
