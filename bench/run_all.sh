@@ -11,4 +11,5 @@ export HF_HUB_OFFLINE=1
   .venv/bin/python -m bench.bench_memory --cut-batch 1
   .venv/bin/python -m bench.bench_memory --cut-batch 4
   .venv/bin/python -m bench.bench_training
+  .venv/bin/python -m bench.bench_evaluation
 } 2>&1 | grep -v -E "Warning|_canonical_mask|key_padding_mask" | tee bench/results.txt
