@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +44,25 @@ class Embedder:
 
     def __init__(self, pipe, cache: str | Path, dataset: str, progress: Progress | None = None) -> None:
         self.pipe, self.progress = pipe, progress
-        audio_fp = model_fingerprint(pipe.audio_tower)
         self.root = Path(cache) / dataset
-        self.audio_dir = self.root / f"audio-{audio_fp}"
-        self.image_dir = self.root / f"image-{model_fingerprint(pipe.image_tower)}"
-        self.text_dir = self.root / f"text-{model_fingerprint(pipe.text_tower)}"
         self.skipped: dict[str, str] = {}  # id -> why the clip could not be used
+
+    # Folders are named by a fingerprint of the weights, so a changed model never reads stale vectors;
+    # each is computed on first use (hashing a full-size tower takes a few seconds).
+    @cached_property
+    def audio_dir(self) -> Path:
+        """Where this audio tower's vectors live."""
+        return self.root / f"audio-{model_fingerprint(self.pipe.audio_tower)}"
+
+    @cached_property
+    def image_dir(self) -> Path:
+        """Where this image tower's vectors live."""
+        return self.root / f"image-{model_fingerprint(self.pipe.image_tower)}"
+
+    @cached_property
+    def text_dir(self) -> Path:
+        """Where this text tower's vectors live."""
+        return self.root / f"text-{model_fingerprint(self.pipe.text_tower)}"
 
     def _report(self, stage: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: self.progress(stage, done, total)) if self.progress else None
