@@ -296,3 +296,14 @@ def test_desed_onset_after_offset(layouts, tmp_path) -> None:
     edit_cell(meta, 2, "offset", "4.0", "\t")
     with pytest.raises(DatasetError, match=r"validation\.tsv, line 2: onset 5\.5 s is after offset 4 s"):
         read_desed(root)
+
+
+def test_vggsound_conflicting_rows_keep_the_first_with_a_warning(tmp_path):
+    root = make_vggsound(tmp_path / "vgg", train_per_class=1, test_per_class=1, videos=False)
+    csv_path = root / "vggsound.csv"
+    first = csv_path.read_text().splitlines()[0].split(",")
+    with csv_path.open("a") as handle:
+        handle.write(f"{first[0]},{first[1]},some other label,{first[-1]}\n")
+    with pytest.warns(UserWarning, match="keeping line 1"):
+        data = read_vggsound(root)
+    assert "some other label" not in data.classes

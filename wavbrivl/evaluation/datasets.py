@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -393,9 +394,10 @@ def _vggsound_rows(path: Path) -> list[_VggRow]:
             row = _vggsound_row(cells, path, line)
             known = rows.setdefault(row.id, row)
             if (known.label, known.split) != (row.label, row.split):
-                raise DatasetError(
+                warnings.warn(
                     f"{path}, line {line}: clip {row.id} is ({row.label!r}, {row.split}) here but "
-                    f"({known.label!r}, {known.split}) on line {known.line}; a clip must have one label and split"
+                    f"({known.label!r}, {known.split}) on line {known.line}; keeping line {known.line}",
+                    stacklevel=2,
                 )
     return list(rows.values())
 
