@@ -14,10 +14,12 @@ import pandas as pd  # noqa: E402
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
+from wavbrivl.toyworld.world import CLASSES  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
-LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30}
+CLASSES_TOY = [c.name for c in CLASSES]
+LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30, "classes": 500}
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:
@@ -126,6 +128,24 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         except Exception as err:  # noqa: BLE001
             raise _error(err) from None
 
+    def classify(audio, volume_db, classes_text, templates_text):
+        _need_audio(audio)
+        names = [c.strip() for c in str(classes_text or "").replace("\n", ",").split(",") if c.strip()]
+        templates = [t.strip() for t in str(templates_text or "").split("|") if t.strip()] or ["{}"]
+        if not names:
+            raise gr.Error("Give at least one class name (comma-separated).")
+        if len(names) > LIMITS["classes"]:
+            raise gr.Error(f"At most {LIMITS['classes']} class names per request; got {len(names)}.")
+        try:
+            result = pipe.zero_shot(_embed_sound(audio, float(volume_db)), names, templates)
+        except Exception as err:  # noqa: BLE001
+            raise _error(err) from None
+        top = result.top(0, len(names))
+        frame = pd.DataFrame({"class": [n for n, _ in top], "score": [s for _, s in top]})
+        return frame, f"Best match: **{top[0][0]}** ({top[0][1]:+.3f}); prompts: " + ", ".join(
+            f"'{t.replace('{}', top[0][0])}'" for t in templates
+        )
+
     def volume_study(audio, volumes_text, steps, seed, size, cutn):
         _need_audio(audio)
         try:
@@ -231,6 +251,19 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 concurrency_id="gpu",
             )
             vstop.click(None, None, None, cancels=[vjob])
+        with gr.Tab("Classify"):
+            gr.Markdown(
+                "Zero-shot: the sound is compared with each class name through the text tower (no training)."
+                if pipe.text_tower is not None
+                else "⚠️ This model set has no text tower, so zero-shot classification is unavailable."
+            )
+            default_classes = ", ".join(CLASSES_TOY) if pipe.preset == OFFLINE_PRESET else "dog, rain, siren, engine"
+            classes = gr.Textbox(default_classes, label="Class names (comma-separated)", lines=2)
+            templates = gr.Textbox("{} | the sound of {}", label="Prompt templates ('|'-separated, {} = class name)")
+            cgo = gr.Button("Classify the sound", variant="primary", interactive=pipe.text_tower is not None)
+            cbars = gr.BarPlot(x="class", y="score", label="Similarity per class", sort="-y", height=240)
+            cbest = gr.Markdown()
+            cgo.click(classify, [audio, volume, classes, templates], [cbars, cbest], api_name="classify")
         with gr.Tab("Model"):
             gr.JSON(pipe.info(), label="Loaded weights")
     return demo

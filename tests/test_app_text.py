@@ -35,3 +35,18 @@ def test_generate_from_prompts_alone(client):
 def test_bad_prompt_is_a_message(client):
     with pytest.raises(Exception, match="weight 0"):
         client.predict(None, 0, 2, 1, 32, 0.3, 2, None, "white bar:0", api_name="/generate")
+
+
+def test_zero_shot_classify_tab(client):
+    from pathlib import Path
+
+    from gradio_client import handle_file
+
+    wav = Path(__file__).resolve().parents[1] / "assets" / "examples" / "cyan-cross_-12dB.wav"
+    names = "red circle, cyan cross, white bar"
+    bars, best = client.predict(handle_file(str(wav)), 0, names, "{}", api_name="/classify")
+    assert bars["data"][0][0] == "cyan cross" and "cyan cross" in best
+    with pytest.raises(Exception, match="at least one class"):
+        client.predict(handle_file(str(wav)), 0, " , ", "{}", api_name="/classify")
+    with pytest.raises(Exception, match="must contain"):
+        client.predict(handle_file(str(wav)), 0, "dog", "no slot", api_name="/classify")
