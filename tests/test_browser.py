@@ -1,4 +1,4 @@
-"""A real browser (Debian Chromium via Playwright) drives the app: upload, volume, rank, generate, volume study."""
+"""A real browser (Chromium via Playwright) drives the app: upload, volume, rank, generate, volume study, classify."""
 
 from __future__ import annotations
 
@@ -98,4 +98,9 @@ def test_browser_walkthrough(app_url, tmp_path):
             what="five volumes side by side",
         )
         page.screenshot(path=str(ARTIFACTS / "volume-study.png"), full_page=True)
+
+        page.get_by_role("tab", name="Classify").click()
+        page.get_by_role("button", name="Classify the sound").click()
+        _wait_for(lambda: "Best match: red circle" in page.inner_text("body"), what="the zero-shot answer")
+        page.screenshot(path=str(ARTIFACTS / "classify.png"), full_page=True)
         browser.close()
