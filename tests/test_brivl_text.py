@@ -137,14 +137,16 @@ def test_component_round_trip_keeps_the_tokenizer(tmp_path):
 
 
 def test_tokenizer_loads_from_a_bert_vocab_folder(tmp_path):
-    """The hfl/chinese-roberta-wwm-ext layout: a vocab.txt (one token per line) and a tokenizer config."""
+    """The hfl/chinese-roberta-wwm-ext layout: vocab.txt (one token per line), config.json, tokenizer config."""
     from wavbrivl.checkpoints import load_tokenizer
 
     folder = tmp_path / "chinese-roberta-wwm-ext"
     folder.mkdir()
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "狗", "叫", "dog"]
     (folder / "vocab.txt").write_text("\n".join(tokens) + "\n")
-    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer"}))
+    # As on the Hub: a nearly empty tokenizer_config, the tokenizer class coming from config.json's model_type.
+    (folder / "tokenizer_config.json").write_text(json.dumps({"init_inputs": []}))
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert", "vocab_size": len(tokens)}))
     tokenizer = load_tokenizer(folder)
     assert tokenizer(["狗叫", "DOG"])["input_ids"] == [[2, 5, 6, 3], [2, 7, 3]]
     with pytest.raises(WeightsError, match="tokenizer"):

@@ -16,12 +16,20 @@ from wavbrivl.configs import (
     BriVLImageConfig,
     BriVLTextConfig,
     CLIPImageConfig,
+    CLIPTextTowerConfig,
     VQGANConfig,
     config_from_dict,
     config_to_dict,
 )
 from wavbrivl.errors import WeightsError
-from wavbrivl.models import VQGAN, BriVLImageTower, BriVLTextTower, CLIPImageTower, WavBriVLAudioTower
+from wavbrivl.models import (
+    VQGAN,
+    BriVLImageTower,
+    BriVLTextTower,
+    CLIPImageTower,
+    CLIPTextTower,
+    WavBriVLAudioTower,
+)
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -31,6 +39,7 @@ COMPONENTS: dict[str, tuple[type[nn.Module], type]] = {
     "BriVLImageTower": (BriVLImageTower, BriVLImageConfig),
     "BriVLTextTower": (BriVLTextTower, BriVLTextConfig),
     "CLIPImageTower": (CLIPImageTower, CLIPImageConfig),
+    "CLIPTextTower": (CLIPTextTower, CLIPTextTowerConfig),
     "VQGAN": (VQGAN, VQGANConfig),
 }
 

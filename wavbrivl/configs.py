@@ -91,6 +91,14 @@ class CLIPImageConfig:
 
 
 @dataclass
+class CLIPTextTowerConfig:
+    """CLIP text model with projection (transformers); text config stored as a dict."""
+
+    text: dict[str, Any] = field(default_factory=dict)
+    max_length: int = 77
+
+
+@dataclass
 class VQGANConfig:
     """taming-transformers VQGAN, in the official config's terms."""
 

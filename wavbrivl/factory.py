@@ -21,7 +21,15 @@ from wavbrivl.checkpoints import (
 from wavbrivl.configs import AudioTowerConfig, BriVLImageConfig, VQGANConfig, small_vqgan_config
 from wavbrivl.errors import WeightsError
 from wavbrivl.hub import resolve
-from wavbrivl.models import VQGAN, BriVLImageTower, BriVLTextTower, CLIPImageTower, ImageTower, WavBriVLAudioTower
+from wavbrivl.models import (
+    VQGAN,
+    BriVLImageTower,
+    BriVLTextTower,
+    CLIPImageTower,
+    CLIPTextTower,
+    ImageTower,
+    WavBriVLAudioTower,
+)
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
 BRIVL_TOKENIZER = "hfl/chinese-roberta-wwm-ext"
@@ -75,13 +83,13 @@ class Preset:
     image_kind: str  # "brivl" or "clip"
     embed_dim: int
     description: str
-    tokenizer: str | None = None  # set when the image checkpoint also holds a BriVL text tower
+    text_kind: str | None = None  # "brivl" / "clip": the image weights also hold that text tower
 
     def text_spec(self, image: str | None = None) -> str | None:
-        """Where the text tower comes from: $WAVBRIVL_TEXT, else the BriVL checkpoint the image tower uses."""
+        """Where the text tower comes from: $WAVBRIVL_TEXT, else the same checkpoint / model as the image tower."""
         if os.environ.get(ENV_VARS["text"]):
             return os.environ[ENV_VARS["text"]]
-        if self.tokenizer is None:
+        if self.text_kind is None:
             return None
         return image or os.environ.get(ENV_VARS["image"]) or self.image
 
@@ -95,7 +103,7 @@ PRESETS: dict[str, Preset] = {
         "brivl",
         2048,
         "WavLM base-plus audio tower, BriVL-1.0 image and text towers, VQGAN imagenet f16-16384",
-        tokenizer=BRIVL_TOKENIZER,
+        text_kind="brivl",
     ),
     "clip": Preset(
         "clip",
@@ -104,7 +112,9 @@ PRESETS: dict[str, Preset] = {
         None,
         "clip",
         512,
-        "WavLM base-plus audio tower against CLIP ViT-B/32 (the Wav2CLIP recipe), VQGAN imagenet f16-16384",
+        "WavLM base-plus audio tower against CLIP ViT-B/32 (the Wav2CLIP recipe), CLIP text tower, "
+        "VQGAN imagenet f16-16384",
+        text_kind="clip",
     ),
     OFFLINE_PRESET: Preset(
         OFFLINE_PRESET,
@@ -144,9 +154,10 @@ def _is_component_dir(path: Path) -> bool:
         return False
 
 
-def _expect(module: nn.Module, cls: type, spec: str) -> Any:
+def _expect(module: nn.Module, cls: type | tuple[type, ...], spec: str) -> Any:
     if not isinstance(module, cls):
-        raise WeightsError(f"{spec}: holds a {type(module).__name__}, expected a {cls.__name__}")
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        raise WeightsError(f"{spec}: holds a {type(module).__name__}, expected a {names}")
     return module
 
 
@@ -186,11 +197,13 @@ def load_image_tower(spec: str, kind: str = "brivl") -> tuple[ImageTower, Proven
     raise WeightsError(f"image tower {spec}: expected a component folder or an official BriVL .pth file")
 
 
-def load_text_tower(spec: str, tokenizer: str | None = None) -> tuple[BriVLTextTower, Provenance]:
-    """A text tower folder (with its tokenizer), or the text part of an official BriVL .pth (file or Hub repo)."""
-    path = resolve(spec, BRIVL_HUB_FILE if not Path(spec).exists() else None, "text tower")
+def load_text_tower(spec: str, tokenizer: str | None = None, kind: str = "brivl") -> tuple[nn.Module, Provenance]:
+    """A text tower folder (with its tokenizer), the text part of an official BriVL .pth (file or Hub repo),
+    or (kind 'clip') a CLIP model folder / Hub id."""
+    hub_file = BRIVL_HUB_FILE if kind == "brivl" and not Path(spec).exists() else None
+    path = resolve(spec, hub_file, "text tower")
     if path.is_dir() and _is_component_dir(path):
-        tower = _expect(load_component(path), BriVLTextTower, spec)
+        tower = _expect(load_component(path), (BriVLTextTower, CLIPTextTower), spec)
         if tokenizer or tower.tokenizer is None:
             from wavbrivl.checkpoints import load_tokenizer
 
@@ -200,7 +213,25 @@ def load_text_tower(spec: str, tokenizer: str | None = None) -> tuple[BriVLTextT
         tokenizer = tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or BRIVL_TOKENIZER
         tower = load_brivl_official_text(path, tokenizer)
         return tower, Provenance(str(spec), True, f"official BriVL-1.0 text encoder, tokenizer {tokenizer}")
+    if kind == "clip":
+        return _clip_text(path, spec, tokenizer), Provenance(str(spec), True, "CLIP text")
     raise WeightsError(f"text tower {spec}: expected a component folder or an official BriVL .pth file")
+
+
+def _clip_text(path: Path, spec: str, tokenizer: str | None) -> CLIPTextTower:
+    """CLIP's text model with projection and its tokenizer from a transformers folder (a whole CLIPModel works)."""
+    from transformers import CLIPTextModelWithProjection
+
+    from wavbrivl.checkpoints import load_tokenizer
+    from wavbrivl.configs import CLIPTextTowerConfig
+
+    try:
+        model = CLIPTextModelWithProjection.from_pretrained(str(path))
+    except Exception as err:  # noqa: BLE001
+        raise WeightsError(f"text tower {spec}: not a CLIP text model ({err})") from None
+    tower = CLIPTextTower(CLIPTextTowerConfig(), model=model)
+    tower.tokenizer = load_tokenizer(tokenizer or path)
+    return tower.eval()
 
 
 def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Provenance]:

@@ -31,7 +31,7 @@ from wavbrivl.factory import (
 from wavbrivl.generation import GenerationConfig, GenerationStep, generate_images
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.hub import resolve
-from wavbrivl.models import VQGAN, BriVLTextTower, ImageTower, WavBriVLAudioTower
+from wavbrivl.models import VQGAN, ImageTower, TextTower, WavBriVLAudioTower
 from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
 from wavbrivl.volume import VolumeReport, apply_gain
 from wavbrivl.zero_shot import ZeroShotResult, class_prompts
@@ -76,7 +76,7 @@ class WavBriVLPipeline:
         device: str | torch.device | None = None,
         max_audio_seconds: float = 30.0,
         clip_policy: str = "allow",
-        text_tower: BriVLTextTower | None = None,
+        text_tower: TextTower | None = None,
     ) -> None:
         if audio_tower.embed_dim != image_tower.embed_dim:
             raise WeightsError(
@@ -128,7 +128,7 @@ class WavBriVLPipeline:
         spec = text or PRESETS[name].text_spec(image)
         if spec:
             try:
-                t, provenance[TEXT_DIR] = load_text_tower(spec)  # tokenizer: $WAVBRIVL_TOKENIZER or BriVL's
+                t, provenance[TEXT_DIR] = load_text_tower(spec, kind=PRESETS[name].text_kind or "brivl")
             except WeightsError as err:
                 if text or os.environ.get(ENV_VARS["text"]):
                     raise  # asked for explicitly: a failure is an error
@@ -158,7 +158,9 @@ class WavBriVLPipeline:
         saved = {k: Provenance(**v) for k, v in index.get("provenance", {}).items()}
         parts: dict[str, object] = {}
         for name, override in zip(COMPONENT_DIRS, (audio, image, vqgan)):
-            if override is None:
+            if override is None and name == "vqgan" and not (root / name).exists():
+                parts[name] = None  # saved without a generator: embedding, ranking and evaluation still work
+            elif override is None:
                 parts[name] = load_component(root / name)
                 saved.setdefault(name, Provenance(str(root / name), True))
         if image is not None:  # before the audio tower: a fresh audio head takes the image tower's size
@@ -169,7 +171,7 @@ class WavBriVLPipeline:
             parts["vqgan"], saved["vqgan"] = load_vqgan(vqgan)
         text_tower = None
         if text is not None:
-            text_tower, saved[TEXT_DIR] = load_text_tower(text)
+            text_tower, saved[TEXT_DIR] = load_text_tower(text, kind=index.get("image_kind", "brivl"))
         elif (root / TEXT_DIR).is_dir():
             text_tower = load_component(root / TEXT_DIR)
             saved.setdefault(TEXT_DIR, Provenance(str(root / TEXT_DIR), True))
@@ -313,7 +315,7 @@ class WavBriVLPipeline:
         return rank_embeddings(embedded.embeddings, image_embeds)
 
     # ------------------------------------------------------------------ text
-    def _text(self) -> BriVLTextTower:
+    def _text(self) -> TextTower:
         if self.text_tower is None:
             note = f". Note: {self.text_unavailable}" if self.text_unavailable else ""
             raise WeightsError(

@@ -11,7 +11,7 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 from wavbrivl.configs import BriVLTextConfig
-from wavbrivl.errors import InputError, WeightsError
+from wavbrivl.models.text_tower import check_texts
 
 
 class BertBackbone(nn.Module):
@@ -44,12 +44,7 @@ class BriVLTextTower(nn.Module):
 
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids padded to max_length (80) and each text's length (its attention-mask sum)."""
-        if self.tokenizer is None:
-            raise WeightsError("this text tower has no tokenizer attached; load it with its tokenizer folder or id")
-        texts = list(texts)
-        bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-        if not texts or bad:
-            raise InputError(f"text prompts must be non-empty strings (empty at positions {bad or [0]})")
+        texts = check_texts(texts, self.tokenizer)
         tokens = self.tokenizer(
             texts, padding="max_length", truncation=True, max_length=self.config.max_length, return_tensors="pt"
         )
