@@ -215,3 +215,19 @@ def test_zero_shot_wording_can_be_replaced(layouts, toy, tmp_path):
     base.class_names = str(swap)
     swapped = run_task(toy, base)["metrics"]["zero_shot_accuracy"]
     assert swapped <= plain - 2 / 8 + 0.05
+
+
+def test_unreadable_clips_are_skipped_named_and_retried(layouts, toy, tmp_path):
+    import shutil
+
+    root = tmp_path / "esc50"
+    shutil.copytree(layouts["esc50"], root)
+    victim = sorted((root / "audio").glob("*.wav"))[0]
+    good = victim.read_bytes()
+    victim.write_bytes(b"not audio at all")
+    config = EvalConfig("esc50", str(root), cache=str(tmp_path / "cache"))
+    result = run_task(toy, config)
+    assert result["unreadable_count"] == 1 and victim.stem in result["unreadable"]
+    assert result["metrics"]["clips"] == 79
+    victim.write_bytes(good)  # fixed on disk: the next run embeds it instead of trusting a stale failure
+    assert run_task(toy, config)["metrics"]["clips"] == 80

@@ -69,6 +69,11 @@ class EmbeddingStore:
         """The stored vectors of ids, stacked (N, D)."""
         return np.stack([self._vectors[i] for i in ids])
 
+    def get_or_nan(self, ids: Sequence[str], dim: int) -> np.ndarray:
+        """Like get, with a NaN row for each id that has no vector."""
+        empty = np.full(dim, np.nan, dtype=np.float32)
+        return np.stack([self._vectors.get(i, empty) for i in ids]) if ids else np.zeros((0, dim), np.float32)
+
     def fill(
         self,
         ids: Sequence[str],
@@ -76,11 +81,22 @@ class EmbeddingStore:
         chunk: int = 32,
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
-        """Compute the vectors not stored yet (chunk by chunk, each saved at once) and return all of ids'."""
+        """Compute the vectors not stored yet (chunk by chunk, each saved at once) and return all of ids'.
+
+        compute may return NaN rows for ids it could not embed: those are not stored (a later run tries
+        them again) and come back as NaN rows.
+        """
         todo = [i for i in dict.fromkeys(ids) if i not in self._vectors]
+        dim = None
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
-            self.add(part, compute(part))
+            vectors = np.asarray(compute(part), dtype=np.float32)
+            dim = vectors.shape[1]
+            good = np.isfinite(vectors).all(1)
+            if good.any():
+                self.add([i for i, ok in zip(part, good) if ok], vectors[good])
             if progress is not None:
                 progress(min(start + chunk, len(todo)), len(todo))
-        return self.get(ids)
+        if dim is None:
+            return self.get(ids)
+        return self.get_or_nan(ids, dim)

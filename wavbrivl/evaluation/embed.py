@@ -90,9 +90,6 @@ class Embedder:
             return out
 
         vectors = store.fill([it.id for it in items], compute, progress=self._report("audio embeddings"))
-        for item, row in zip(items, vectors):
-            if not np.isfinite(row).all():
-                self.skipped.setdefault(item.id, "could not be read (recorded by an earlier run)")
         return _keep_finite(items, vectors)
 
     def windows(self, items: Sequence[ClipItem], window: float, seconds: float) -> dict[str, np.ndarray]:
