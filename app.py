@@ -16,6 +16,7 @@ from wavbrivl import WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
 from wavbrivl.toyworld.world import CLASSES  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
+from wavbrivl.zero_shot import class_prompts  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
 CLASSES_TOY = [c.name for c in CLASSES]
@@ -142,9 +143,8 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             raise _error(err) from None
         top = result.top(0, len(names))
         frame = pd.DataFrame({"class": [n for n, _ in top], "score": [s for _, s in top]})
-        return frame, f"Best match: **{top[0][0]}** ({top[0][1]:+.3f}); prompts: " + ", ".join(
-            f"'{t.replace('{}', top[0][0])}'" for t in templates
-        )
+        prompts = ", ".join(f"'{p}'" for p in class_prompts([top[0][0]], templates)[0])
+        return frame, f"Best match: **{top[0][0]}** ({top[0][1]:+.3f}); prompts: {prompts}"
 
     def volume_study(audio, volumes_text, steps, seed, size, cutn):
         _need_audio(audio)

@@ -231,3 +231,45 @@ def test_unreadable_clips_are_skipped_named_and_retried(layouts, toy, tmp_path):
     assert result["metrics"]["clips"] == 79
     victim.write_bytes(good)  # fixed on disk: the next run embeds it instead of trusting a stale failure
     assert run_task(toy, config)["metrics"]["clips"] == 80
+
+
+def test_whole_videos_are_cut_at_the_csv_start_and_audio_only_containers_read(tmp_path):
+    """A VGGSound video saved whole (named by its id) is read from the csv's start second; .m4a goes through FFmpeg."""
+    import fractions
+
+    import av
+
+    from wavbrivl.evaluation.datasets import read_vggsound
+    from wavbrivl.evaluation.embed import read_clip
+
+    sr = 16000
+    wave = np.concatenate([np.zeros(3 * sr), 0.5 * np.sin(np.arange(2 * sr) * 2 * np.pi * 440 / sr)]).astype(np.float32)
+    path = tmp_path / "media" / "abcdefghijk.m4a"
+    path.parent.mkdir()
+    with av.open(str(path), "w", format="mp4") as out:  # audio only: no video stream at all
+        stream = out.add_stream("aac", rate=sr)
+        for start in range(0, len(wave), 1024):
+            frame = av.AudioFrame.from_ndarray(wave[None, start : start + 1024].copy(), format="flt", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = sr, start, fractions.Fraction(1, sr)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    (tmp_path / "vggsound.csv").write_text("abcdefghijk,3,a tone,test\nabcdefghijk,0,silence,train\n")
+    data = read_vggsound(tmp_path)
+    starts = {it.id: it.start for it in data.items}
+    assert starts == {"abcdefghijk_000003": 3.0, "abcdefghijk_000000": 0.0}
+    by_id = {it.id: it for it in data.items}
+    tone = read_clip(by_id["abcdefghijk_000003"], seconds=1.0).waveform
+    silence = read_clip(by_id["abcdefghijk_000000"], seconds=1.0).waveform
+    assert len(tone) == sr and np.abs(tone).max() > 0.3 and np.abs(silence).max() < 0.05
+
+
+def test_zero_shot_says_why_it_is_missing(layouts, tiny_pipeline, tmp_path):
+    metrics = run_task(tiny_pipeline, EvalConfig("esc50", str(layouts["esc50"]), cache=str(tmp_path)))["metrics"]
+    assert "no text tower" in metrics["zero_shot_skipped"]
+
+
+def test_evaluation_loads_no_generator(tmp_path, toy):
+    pipe = WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", need_vqgan=False)
+    assert pipe.vqgan is None and pipe.text_tower is not None

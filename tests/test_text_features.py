@@ -28,6 +28,7 @@ def test_prompt_notation():
         Prompt("green", 1.0),
     ]
     assert parse_prompts(["time: noon"]) == [Prompt("time: noon", 1.0)]  # not a number: part of the text
+    assert parse_prompts("a clock showing 12:30") == [Prompt("a clock showing 12:30", 1.0)]  # a time, not a weight
     with pytest.raises(InputError, match="weight 0"):
         parse_prompts("x:0")
     with pytest.raises(InputError, match="no text"):
@@ -40,6 +41,7 @@ def test_class_prompts_use_readable_names():
     assert class_prompts(["chirping_birds"], ["the sound of {}", "{}"]) == expected
     with pytest.raises(InputError, match="{}"):
         class_prompts(["dog"], ["no slot"])
+    assert class_prompts(["dog"], ["{} in a {set} of sounds"]) == [["dog in a {set} of sounds"]]  # other braces kept
 
 
 def test_zero_shot_classifies_unseen_sounds(toy):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wavbrivl.configs import BRIVL_TOKENIZER
 from wavbrivl.errors import InputError, WavBriVLError
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS
 from wavbrivl.volume import parse_volume
@@ -41,7 +42,7 @@ def _load(args: argparse.Namespace, need_vqgan: bool = True):
         "text": args.text_weights,
     }
     if args.pretrained:
-        pipe = WavBriVLPipeline.from_pretrained(args.pretrained, **kwargs)
+        pipe = WavBriVLPipeline.from_pretrained(args.pretrained, need_vqgan=need_vqgan, **kwargs)
     else:
         preset = args.preset or OFFLINE_PRESET
         pipe = WavBriVLPipeline.from_preset(preset, vqgan_config=args.vqgan_config, need_vqgan=need_vqgan, **kwargs)
@@ -415,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pth")
     p.add_argument("--out", required=True)
     p.add_argument("--text-out", default=None, help="also write the text tower here")
-    p.add_argument("--tokenizer", default="hfl/chinese-roberta-wwm-ext", help="folder or Hub id kept with it")
+    p.add_argument("--tokenizer", default=BRIVL_TOKENIZER, help="folder or Hub id kept with it")
     p.set_defaults(func=cmd_convert_brivl)
 
     p = sub.add_parser("prepare", help="videos -> WebDataset shards of clip audio + one frame")

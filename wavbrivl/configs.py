@@ -54,6 +54,7 @@ class BriVLImageConfig:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
+BRIVL_TOKENIZER = "hfl/chinese-roberta-wwm-ext"  # BriVL-1.0's tokenizer (Hub id)
 BRIVL_BERT: dict[str, Any] = {
     "vocab_size": 21128,
     "hidden_size": 768,
@@ -72,7 +73,7 @@ class BriVLTextConfig:
     """BriVL text encoder: BERT tokens, per-token L2, self-attention, masked mean, MLP."""
 
     bert: dict[str, Any] = field(default_factory=lambda: dict(BRIVL_BERT))  # transformers BertConfig as a dict
-    tokenizer: str = "hfl/chinese-roberta-wwm-ext"  # Hub id; a saved folder keeps its own copy
+    tokenizer: str = BRIVL_TOKENIZER  # where the tokenizer came from (informational); a saved folder keeps a copy
     max_length: int = 80
     num_layers: int = 4
     num_heads: int = 4

@@ -18,7 +18,7 @@ from wavbrivl.checkpoints import (
     load_component,
     load_taming_vqgan,
 )
-from wavbrivl.configs import AudioTowerConfig, BriVLImageConfig, VQGANConfig, small_vqgan_config
+from wavbrivl.configs import BRIVL_TOKENIZER, AudioTowerConfig, BriVLImageConfig, VQGANConfig, small_vqgan_config
 from wavbrivl.errors import WeightsError
 from wavbrivl.hub import resolve
 from wavbrivl.models import (
@@ -32,7 +32,6 @@ from wavbrivl.models import (
 )
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
-BRIVL_TOKENIZER = "hfl/chinese-roberta-wwm-ext"
 OFFLINE_PRESET = "toyworld"
 TINY_PRESET = "tiny-random"
 TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD", Path(__file__).resolve().parents[1] / "assets" / "toyworld"))
@@ -207,7 +206,13 @@ def load_text_tower(spec: str, tokenizer: str | None = None, kind: str = "brivl"
         if tokenizer or tower.tokenizer is None:
             from wavbrivl.checkpoints import load_tokenizer
 
-            tower.tokenizer = load_tokenizer(tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or BRIVL_TOKENIZER)
+            default = BRIVL_TOKENIZER if isinstance(tower, BriVLTextTower) else None
+            spec_tok = tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or default
+            if spec_tok is None:
+                raise WeightsError(
+                    f"text tower {spec}: saved without its tokenizer; pass one ({ENV_VARS['tokenizer']})"
+                )
+            tower.tokenizer = load_tokenizer(spec_tok)
         return tower, Provenance(str(spec), True)
     if path.is_file():
         tokenizer = tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or BRIVL_TOKENIZER

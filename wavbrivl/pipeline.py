@@ -122,7 +122,9 @@ class WavBriVLPipeline:
                     f"the offline default model set is missing at {TOYWORLD_DIR}; "
                     "build it with `wavbrivl toyworld build --out assets/toyworld`"
                 )
-            return cls.from_pretrained(TOYWORLD_DIR, audio, image, vqgan, device=device, text=text)
+            return cls.from_pretrained(
+                TOYWORLD_DIR, audio, image, vqgan, device=device, text=text, need_vqgan=need_vqgan
+            )
         a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config, need_vqgan)
         t, why = None, ""
         spec = text or PRESETS[name].text_spec(image)
@@ -146,8 +148,12 @@ class WavBriVLPipeline:
         vqgan: str | None = None,
         device: str | torch.device | None = None,
         text: str | None = None,
+        need_vqgan: bool = True,
     ) -> "WavBriVLPipeline":
-        """Load a folder (or Hub repo) written by save_pretrained; audio/image/vqgan/text replace components."""
+        """Load a folder (or Hub repo) written by save_pretrained; audio/image/vqgan/text replace components.
+
+        need_vqgan=False leaves the generator out (embedding, ranking and evaluation do not use it).
+        """
         root = resolve(path_or_id, what="pipeline")
         index_path = root / INDEX_NAME
         if not index_path.is_file():
@@ -158,7 +164,7 @@ class WavBriVLPipeline:
         saved = {k: Provenance(**v) for k, v in index.get("provenance", {}).items()}
         parts: dict[str, object] = {}
         for name, override in zip(COMPONENT_DIRS, (audio, image, vqgan)):
-            if override is None and name == "vqgan" and not (root / name).exists():
+            if override is None and name == "vqgan" and (not need_vqgan or not (root / name).exists()):
                 parts[name] = None  # saved without a generator: embedding, ranking and evaluation still work
             elif override is None:
                 parts[name] = load_component(root / name)
@@ -320,7 +326,7 @@ class WavBriVLPipeline:
             note = f". Note: {self.text_unavailable}" if self.text_unavailable else ""
             raise WeightsError(
                 f"the model set {self.preset!r} has no text tower; text prompts need BriVL's text encoder "
-                f"(preset 'brivl' or 'toyworld', or --text-weights){note}"
+                f"(presets 'brivl', 'clip' and 'toyworld' have one, or pass --text-weights){note}"
             )
         return self.text_tower
 
@@ -354,7 +360,7 @@ class WavBriVLPipeline:
             embeds = audio
         else:
             embeds = (audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio)).embeddings
-        return ZeroShotResult(list(class_names), embeds.float() @ classes.T)
+        return ZeroShotResult(list(class_names), embeds.float().cpu() @ classes.T)
 
     # ------------------------------------------------------------------ generation
     def generation_config(self, **overrides) -> GenerationConfig:

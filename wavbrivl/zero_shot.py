@@ -21,7 +21,7 @@ def class_prompts(class_names: Sequence[str], templates: Sequence[str] = ("{}",)
         raise InputError("zero-shot classification needs at least one class name")
     if not templates or any("{}" not in t for t in templates):
         raise InputError(f"templates {list(templates)!r}: each must contain '{{}}' where the class name goes")
-    return [[t.format(readable(name)) for t in templates] for name in class_names]
+    return [[t.replace("{}", readable(name)) for t in templates] for name in class_names]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from PIL import Image
 from wavbrivl.errors import InputError
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".flv"}
+CONTAINER_AUDIO_SUFFIXES = {".m4a", ".aac", ".opus"}  # audio that only FFmpeg (PyAV) decodes
 
 
 @dataclass
@@ -41,6 +42,22 @@ def _read_audio(path: Path) -> np.ndarray:
     if not chunks:
         raise InputError(f"{path}: the audio stream holds no samples")
     return np.concatenate(chunks).astype(np.float32)
+
+
+def read_audio_track(path: str | Path, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    """16 kHz mono sound of a video or FFmpeg-only audio file from start, at most seconds long (no frames)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        audio = _read_audio(path)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - FFmpeg errors come in many types
+        raise InputError(f"{path}: cannot be decoded ({type(err).__name__}: {err})") from None
+    begin = int(start * 16000) if start * 16000 < len(audio) - 1600 else 0
+    end = len(audio) if seconds is None else begin + int(seconds * 16000)
+    return audio[begin:end]
 
 
 def _read_frame(path: Path, at: float, max_side: int) -> tuple[Image.Image, float]:

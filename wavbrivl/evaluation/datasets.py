@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from wavbrivl.errors import InputError
 
-MEDIA_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".wav", ".flac", ".ogg", ".mp3", ".m4a")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+MEDIA_EXTENSIONS = tuple(sorted(VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES)) + AUDIO_EXTENSIONS
 DESED_CLASSES = (
     "Alarm_bell_ringing",
     "Blender",
@@ -70,6 +72,7 @@ class ClipItem:
     label: int | None = None
     fold: int | None = None
     split: str | None = None
+    start: float = 0.0  # seconds into the file where the clip begins (a whole VGGSound video named by its id)
     events: list[tuple[float, float, int]] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
 
@@ -437,11 +440,13 @@ def read_vggsound(root: str | Path, csv_path: str | Path | None = None, allow_mi
     items: list[ClipItem] = []
     missing: list[tuple[str, str]] = []
     for row in rows:
-        found = next((index[stem] for stem in _vggsound_stems(row.ytid, row.start) if stem in index), None)
-        if found is None:
+        stems = _vggsound_stems(row.ytid, row.start)
+        stem = next((stem for stem in stems if stem in index), None)
+        if stem is None:
             missing.append((row.id, f"{root}/**/{row.id}.<{'|'.join(e[1:] for e in MEDIA_EXTENSIONS)}>"))
         else:
-            items.append(ClipItem(row.id, found, label=label_of[row.label], split=row.split))
+            start = float(row.start) if stem == row.ytid else 0.0  # a whole video: the clip starts inside it
+            items.append(ClipItem(row.id, index[stem], label=label_of[row.label], split=row.split, start=start))
     return _finish("vggsound", root, classes, items, missing, meta, allow_missing)
 
 
@@ -521,3 +526,11 @@ READERS: dict[str, Callable[..., EvalDataset]] = {
     "desed": read_desed,
     "clotho": read_clotho,
 }
+
+
+def read_clotho_captions(root: str | Path, split: str = "development") -> list[str]:
+    """All captions of a Clotho split from its csv alone (no audio needed), e.g. as a caption pool."""
+    root = Path(root)
+    meta = _require_metadata(root / f"clotho_captions_{split}.csv", root, "clotho")
+    captions = [row[column] for _, row in _read_rows(meta, CLOTHO_COLUMNS) for column in CLOTHO_COLUMNS[1:]]
+    return list(dict.fromkeys(c.strip() for c in captions if c and c.strip()))

@@ -11,31 +11,34 @@ import numpy as np
 import torch
 
 from wavbrivl.data.audio import SAMPLE_RATE, AudioClip, load_audio
-from wavbrivl.data.video import extract_clip
+from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES, extract_clip, read_audio_track
 from wavbrivl.errors import InputError
 from wavbrivl.evaluation.cache import EmbeddingStore, model_fingerprint
 from wavbrivl.evaluation.datasets import ClipItem
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 Progress = Callable[[str, int, int], None]
 
 
 def is_video(path: Path) -> bool:
-    """Whether a media file is a video (audio then comes from its sound track)."""
-    return path.suffix.lower() in VIDEO_EXTENSIONS
+    """Whether a media file is a video (then its middle frame can be used too)."""
+    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def read_clip(item: ClipItem, seconds: float) -> AudioClip:
-    """A clip's first `seconds` of 16 kHz mono audio, from an audio file or a video's sound track."""
-    if is_video(item.path):
-        return AudioClip(extract_clip(item.path, seconds=seconds, start=0.0).audio, name=str(item.path))
-    return load_audio(item.path, max_seconds=seconds, name=str(item.path))
+    """`seconds` of 16 kHz mono audio from the item's start: an audio file, or a video's sound track (no frames)."""
+    if is_video(item.path) or item.path.suffix.lower() in CONTAINER_AUDIO_SUFFIXES:
+        return AudioClip(read_audio_track(item.path, item.start, seconds), name=str(item.path))
+    if item.start <= 0:
+        return load_audio(item.path, max_seconds=seconds, name=str(item.path))
+    clip = load_audio(item.path, name=str(item.path))
+    begin = int(item.start * SAMPLE_RATE) if item.start * SAMPLE_RATE < len(clip.waveform) - 1600 else 0
+    return AudioClip(clip.waveform[begin : begin + int(seconds * SAMPLE_RATE)], name=clip.name, notes=clip.notes)
 
 
 def windows(waveform: np.ndarray, window: float) -> list[np.ndarray]:
     """Consecutive non-overlapping windows of `window` seconds; a last partial one is kept if at least half."""
     size = int(window * SAMPLE_RATE)
-    starts = range(0, max(len(waveform) - size // 2, 1), size)
+    starts = range(0, max(len(waveform) - size // 2 + 1, 1), size)
     return [np.pad(waveform[s : s + size], (0, max(0, size - len(waveform[s : s + size])))) for s in starts]
 
 
@@ -46,6 +49,14 @@ class Embedder:
         self.pipe, self.progress = pipe, progress
         self.root = Path(cache) / dataset
         self.skipped: dict[str, str] = {}  # id -> why the clip could not be used
+        self._stores: dict[Path, EmbeddingStore] = {}
+
+    def _store(self, folder: Path | str) -> EmbeddingStore:
+        """One store per folder for the Embedder's life (each is read from disk once)."""
+        folder = Path(folder)
+        if folder not in self._stores:
+            self._stores[folder] = EmbeddingStore(folder)
+        return self._stores[folder]
 
     # Folders are named by a fingerprint of the weights, so a changed model never reads stale vectors;
     # each is computed on first use (hashing a full-size tower takes a few seconds).
@@ -61,8 +72,11 @@ class Embedder:
 
     @cached_property
     def text_dir(self) -> Path:
-        """Where this text tower's vectors live."""
-        return self.root / f"text-{model_fingerprint(self.pipe.text_tower)}"
+        """Where this text tower's vectors live (its tokenizer's vocabulary is part of the fingerprint)."""
+        tokenizer = getattr(self.pipe.text_tower, "tokenizer", None)
+        vocab = sorted(tokenizer.get_vocab().items()) if tokenizer is not None else []
+        vocab_hash = hashlib.sha256(repr(vocab).encode()).hexdigest()
+        return self.root / f"text-{model_fingerprint(self.pipe.text_tower, extra={'vocab': vocab_hash})}"
 
     def _report(self, stage: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: self.progress(stage, done, total)) if self.progress else None
@@ -78,7 +92,7 @@ class Embedder:
 
     def audio(self, items: Sequence[ClipItem], seconds: float) -> tuple[list[ClipItem], np.ndarray]:
         """Whole-clip audio embeddings (N, D) of the items that could be read, and those items."""
-        store = EmbeddingStore(f"{self.audio_dir}-{seconds:g}s")
+        store = self._store(f"{self.audio_dir}-{seconds:g}s")
         by_id = {item.id: item for item in items}
 
         def compute(ids: list[str]) -> np.ndarray:
@@ -94,7 +108,7 @@ class Embedder:
 
     def windows(self, items: Sequence[ClipItem], window: float, seconds: float) -> dict[str, np.ndarray]:
         """Per item, the embeddings (W, D) of its consecutive windows of `window` seconds."""
-        store = EmbeddingStore(f"{self.audio_dir}-windows-{window:g}s")
+        store = self._store(f"{self.audio_dir}-{seconds:g}s-windows-{window:g}s")
         out: dict[str, np.ndarray] = {}
         report = self._report("window embeddings")
         for n, item in enumerate(items):
@@ -115,20 +129,25 @@ class Embedder:
         self, items: Sequence[ClipItem], seconds: float
     ) -> tuple[list[ClipItem], np.ndarray, np.ndarray]:
         """Audio and middle-frame embeddings of video items (one decode per video)."""
-        audio_store = EmbeddingStore(f"{self.audio_dir}-{seconds:g}s")
-        frame_store = EmbeddingStore(f"{self.image_dir}-frames-{seconds:g}s")
+        audio_store = self._store(f"{self.audio_dir}-{seconds:g}s")
+        frame_store = self._store(f"{self.image_dir}-frames-{seconds:g}s")
+        tower = self.pipe.image_tower
         by_id = {item.id: item for item in items}
         todo = [it.id for it in items if it.id not in frame_store or it.id not in audio_store]
         report = self._report("audio and frame embeddings")
         for start in range(0, len(todo), 16):
             ids = todo[start : start + 16]
-            clips = self._readable([by_id[i] for i in ids], lambda it: extract_clip(it.path, seconds, 0.0))
-            if clips:
-                keys = list(clips)
-                audio = self.pipe.embed_audio([AudioClip(c.audio) for c in clips.values()]).embeddings.numpy()
-                frames = self.pipe.embed_images([c.frame for c in clips.values()]).numpy()
-                audio_store.add(keys, audio)
-                frame_store.add(keys, frames)
+            clips = self._readable([by_id[i] for i in ids], lambda it: extract_clip(it.path, seconds, it.start))
+            new_audio = [k for k in clips if k not in audio_store]
+            if new_audio:
+                waves = [AudioClip(clips[k].audio) for k in new_audio]  # type: ignore[attr-defined]
+                audio_store.add(new_audio, self.pipe.embed_audio(waves).embeddings.numpy())
+            new_frames = [k for k in clips if k not in frame_store]
+            if new_frames:
+                pixels = tower.preprocess([clips[k].frame for k in new_frames])  # type: ignore[attr-defined]
+                with torch.no_grad():
+                    frames = tower.encode_pixels(pixels.to(self.pipe.device)).float().cpu().numpy()
+                frame_store.add(new_frames, frames)
             if report:
                 report(min(start + 16, len(todo)), len(todo))
         kept = [it for it in items if it.id in frame_store and it.id in audio_store]
@@ -139,7 +158,7 @@ class Embedder:
 
     def texts(self, texts: Sequence[str]) -> np.ndarray:
         """Text-tower embeddings (N, D) of texts, cached by content."""
-        store = EmbeddingStore(self.text_dir)
+        store = self._store(self.text_dir)
         keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
         lookup = dict(zip(keys, texts))
         with torch.no_grad():

@@ -16,6 +16,7 @@ from wavbrivl.evaluation.datasets import (
     DatasetError,
     EvalDataset,
     read_clotho,
+    read_clotho_captions,
     read_desed,
     read_esc50,
     read_us8k,
@@ -103,16 +104,29 @@ def prompt_names(classes: list[str], spec: str | None) -> list[str]:
     return lines
 
 
-def _zero_shot_scores(pipe, embeddings: np.ndarray, classes: list[str], config: EvalConfig) -> np.ndarray | None:
-    if not config.zero_shot or pipe.text_tower is None:
-        return None
+def _zero_shot(pipe, embeddings: np.ndarray, classes: list[str], config: EvalConfig, result: dict, score) -> None:
+    """Add zero-shot figures (score(similarities) -> dict) to result, or say why there are none."""
+    if not config.zero_shot:
+        return
+    if pipe.text_tower is None:
+        result["zero_shot_skipped"] = pipe.text_unavailable or "the model set has no text tower"
+        return
     names = prompt_names(classes, config.class_names)
-    return pipe.zero_shot(torch.from_numpy(embeddings), names, config.templates).scores.numpy()
+    result.update(score(pipe.zero_shot(torch.from_numpy(embeddings), names, config.templates).scores.numpy()))
+
+
+def _need(count: int, least: int, what: str, data: EvalDataset, skipped: int) -> None:
+    """Stop with a clear message when too few clips could be used."""
+    if count < least:
+        raise DatasetError(
+            f"{data.root}: {count} {what} could be used ({skipped} unreadable); this task needs at least {least}"
+        )
 
 
 def fold_classification(pipe, data: EvalDataset, config: EvalConfig, embedder: Embedder) -> dict:
     """ESC-50 / UrbanSound8K: MLP probe per official fold (train on the rest), accuracy mean ± std; zero-shot."""
     items, x = embedder.audio(data.items, config.seconds or CLIP_SECONDS[config.task])
+    _need(len({it.fold for it in items}), 2, "folds with readable clips", data, len(embedder.skipped))
     y, folds = _labels(items), np.array([it.fold for it in items])
     per_fold = {}
     for fold in sorted(set(folds.tolist())):
@@ -123,9 +137,7 @@ def fold_classification(pipe, data: EvalDataset, config: EvalConfig, embedder: E
         per_fold[int(fold)] = accuracy(probe.predict(x[test]), y[test])
     scores = list(per_fold.values())
     result = {"accuracy": float(np.mean(scores)), "accuracy_std": float(np.std(scores)), "per_fold": per_fold}
-    zs = _zero_shot_scores(pipe, x, data.classes, config)
-    if zs is not None:
-        result["zero_shot_accuracy"] = accuracy(zs, y)
+    _zero_shot(pipe, x, data.classes, config, result, lambda zs: {"zero_shot_accuracy": accuracy(zs, y)})
     result["clips"] = len(items)
     return result
 
@@ -141,12 +153,14 @@ def vggsound_classification(pipe, data: EvalDataset, config: EvalConfig, embedde
     seconds = config.seconds or CLIP_SECONDS["vggsound"]
     train_items, x_train = embedder.audio(train_items, seconds)
     test_items, x_test = embedder.audio(test_items, seconds)
+    _need(min(len(train_items), len(test_items)), 1, "clips of the smaller split", data, len(embedder.skipped))
     probe = train_probe(x_train, _labels(train_items), len(data.classes), config.probe)
     probs, y = probe.predict(x_test), _labels(test_items)
     result = {"mAP": mean_average_precision(probs, y), "accuracy": accuracy(probs, y)}
-    zs = _zero_shot_scores(pipe, x_test, data.classes, config)
-    if zs is not None:
-        result.update(zero_shot_mAP=mean_average_precision(zs, y), zero_shot_accuracy=accuracy(zs, y))
+    _zero_shot(
+        pipe, x_test, data.classes, config, result,
+        lambda zs: {"zero_shot_mAP": mean_average_precision(zs, y), "zero_shot_accuracy": accuracy(zs, y)},
+    )
     result.update(train_clips=len(train_items), test_clips=len(test_items))
     return result
 
@@ -159,6 +173,7 @@ def vggsound_retrieval(pipe, data: EvalDataset, config: EvalConfig, embedder: Em
             f"{data.root}: cross-modal retrieval needs at least 2 test-split videos, found {len(videos)}"
         )
     items, audio, frames = embedder.audio_and_frames(videos, config.seconds or CLIP_SECONDS["vggsound-cmr"])
+    _need(len(items), 2, "test videos", data, len(embedder.skipped))
     scores = audio @ frames.T
     result = {"mrr_a2i": mean_reciprocal_rank(scores), "mrr_i2a": mean_reciprocal_rank(scores.T)}
     result.update({f"a2i_{k}": v for k, v in recall_at_k(scores).items()})
@@ -230,6 +245,7 @@ def clotho_captions(pipe, data: EvalDataset, config: EvalConfig, embedder: Embed
     if pipe.text_tower is None:
         raise WeightsError(f"the Clotho task needs a text tower; the model set {pipe.preset!r} has none")
     items, audio = embedder.audio(data.items, config.seconds or CLIP_SECONDS["clotho"])
+    _need(len(items), 2, "clips", data, len(embedder.skipped))
     captions = [c for it in items for c in it.captions]
     owner = np.array([n for n, it in enumerate(items) for _ in it.captions])
     text = embedder.texts(captions)
@@ -253,13 +269,10 @@ def clotho_captions(pipe, data: EvalDataset, config: EvalConfig, embedder: Embed
 
 
 def _caption_pool(data: EvalDataset, config: EvalConfig, captions: list[str], owner: np.ndarray):
-    """Candidate captions: the development split's when present beside the evaluated split, else the evaluated ones."""
-    if (config.split or "evaluation") != "development":
-        try:
-            development = read_clotho(data.root, "development")
-            return list(dict.fromkeys(c for it in development.items for c in it.captions)), None
-        except DatasetError:
-            pass
+    """Candidate captions: the development split's csv when it lies beside the evaluated split, else the
+    evaluated split's own captions (then each clip may not pick its own)."""
+    if (config.split or "evaluation") != "development" and (data.root / "clotho_captions_development.csv").is_file():
+        return read_clotho_captions(data.root, "development"), None
     return captions, owner
 
 

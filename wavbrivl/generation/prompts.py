@@ -17,16 +17,17 @@ class Prompt:
 
 
 def parse_prompt(spec: str) -> Prompt:
-    """'a red circle' or 'a red circle:0.5' or 'blue:-1' (a trailing ':number' is the weight)."""
+    """'a red circle' or 'a red circle:0.5' or 'blue:-1' (a trailing ':number' is the weight, unless a digit
+    comes right before the colon, as in '12:30')."""
     text, sep, tail = spec.strip().rpartition(":")
     weight = 1.0
-    if sep:
+    if sep and not text.rstrip().endswith(tuple("0123456789")):  # '12:30' is a time, not a weight
         try:
             weight = float(tail)
         except ValueError:
             text, weight = spec.strip(), 1.0
     else:
-        text = tail
+        text = spec.strip()
     text = text.strip()
     if not text:
         raise InputError(f"prompt {spec!r} has no text; write 'some words' or 'some words:weight'")

@@ -187,12 +187,10 @@ def reevaluate_toyworld(folder: str | Path, log=print) -> dict:
     (folder / "model_index.json").write_text(json.dumps(index, indent=2))
     log("evaluating on held-out examples")
     t = time.perf_counter()
-    result["metrics"] = evaluate_toyworld(
-        pipe,
-        world.examples(0, config.train_examples),
-        world.examples(1_000_000, config.held_out_examples),
-        seed=config.seed,
-    )
+    held_out = world.examples(1_000_000, config.held_out_examples)
+    result["metrics"] = evaluate_toyworld(pipe, world.examples(0, config.train_examples), held_out, seed=config.seed)
+    if pipe.text_tower is not None:
+        result["metrics"].update(evaluate_text(pipe, held_out))
     result["timings_s"]["evaluate"] = time.perf_counter() - t
     (folder / "build.json").write_text(json.dumps(result, indent=2))
     write_model_card(folder, result)
