@@ -98,7 +98,7 @@ def _encode_frames(out: OutputContainer, stream: VideoStream, image: Image.Image
         out.mux(packet)
 
 
-def _encode_sound(out: OutputContainer, stream: AudioStream, audio: np.ndarray) -> None:
+def encode_sound(out: OutputContainer, stream: AudioStream, audio: np.ndarray) -> None:
     """Encode a 16 kHz mono float sound as the audio track."""
     step = 1024
     for start in range(0, len(audio), step):
@@ -118,7 +118,7 @@ def write_toy_video(path: Path, image: Image.Image, audio: np.ndarray) -> Path:
         video = out.add_stream("mpeg4", rate=VIDEO_FPS)
         video.width, video.height, video.pix_fmt = 64, 64, "yuv420p"
         sound = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
-        _encode_sound(out, sound, audio)
+        encode_sound(out, sound, audio)
         _encode_frames(out, video, image, len(audio) / SAMPLE_RATE)
     return path
 

@@ -235,10 +235,9 @@ def test_unreadable_clips_are_skipped_named_and_retried(layouts, toy, tmp_path):
 
 def test_whole_videos_are_cut_at_the_csv_start_and_audio_only_containers_read(tmp_path):
     """A VGGSound video saved whole (named by its id) is read from the csv's start second; .m4a goes through FFmpeg."""
-    import fractions
-
     import av
 
+    from tests.eval_layouts import encode_sound
     from wavbrivl.evaluation.datasets import read_vggsound
     from wavbrivl.evaluation.embed import read_clip
 
@@ -247,14 +246,7 @@ def test_whole_videos_are_cut_at_the_csv_start_and_audio_only_containers_read(tm
     path = tmp_path / "media" / "abcdefghijk.m4a"
     path.parent.mkdir()
     with av.open(str(path), "w", format="mp4") as out:  # audio only: no video stream at all
-        stream = out.add_stream("aac", rate=sr)
-        for start in range(0, len(wave), 1024):
-            frame = av.AudioFrame.from_ndarray(wave[None, start : start + 1024].copy(), format="flt", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = sr, start, fractions.Fraction(1, sr)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        encode_sound(out, out.add_stream("aac", rate=sr, layout="mono"), wave)
     (tmp_path / "vggsound.csv").write_text("abcdefghijk,3,a tone,test\nabcdefghijk,0,silence,train\n")
     data = read_vggsound(tmp_path)
     starts = {it.id: it.start for it in data.items}

@@ -44,20 +44,28 @@ def _read_audio(path: Path) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-def read_audio_track(path: str | Path, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
-    """16 kHz mono sound of a video or FFmpeg-only audio file from start, at most seconds long (no frames)."""
-    path = Path(path)
+def _decode_audio(path: Path, what: str) -> np.ndarray:
+    """The whole sound track, with file and decoding problems as InputError."""
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such {what}")
     try:
-        audio = _read_audio(path)
+        return _read_audio(path)
     except InputError:
         raise
     except Exception as err:  # noqa: BLE001 - FFmpeg errors come in many types
         raise InputError(f"{path}: cannot be decoded ({type(err).__name__}: {err})") from None
-    begin = int(start * 16000) if start * 16000 < len(audio) - 1600 else 0
-    end = len(audio) if seconds is None else begin + int(seconds * 16000)
-    return audio[begin:end]
+
+
+def clip_window(audio: np.ndarray, start: float | None, seconds: float | None) -> tuple[float, np.ndarray]:
+    """[start, start+seconds) of 16 kHz audio, from 0 when start is unset or within 0.5 s of the end."""
+    begin = start if start is not None and start + 0.5 < len(audio) / 16000 else 0.0
+    end = len(audio) if seconds is None else int((begin + seconds) * 16000)
+    return begin, audio[int(begin * 16000) : end]
+
+
+def read_audio_track(path: str | Path, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    """16 kHz mono sound of a video or FFmpeg-only audio file from start, at most seconds long (no frames)."""
+    return clip_window(_decode_audio(Path(path), "file"), start, seconds)[1]
 
 
 def _read_frame(path: Path, at: float, max_side: int) -> tuple[Image.Image, float]:
@@ -91,17 +99,7 @@ def extract_clip(
 ) -> VideoClip:
     """Audio of [start, start+seconds) (start 0 if the file is shorter) and one frame in that window."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such video file")
-    try:
-        audio = _read_audio(path)
-    except InputError:
-        raise
-    except Exception as err:  # noqa: BLE001 - FFmpeg errors come in many types
-        raise InputError(f"{path}: cannot be decoded ({type(err).__name__}: {err})") from None
-    duration = len(audio) / 16000
-    begin = start if start is not None and start + 0.5 < duration else 0.0
-    clip = audio[int(begin * 16000) : int((begin + seconds) * 16000)]
+    begin, clip = clip_window(_decode_audio(path, "video file"), start, seconds)
     if len(clip) < 1600:
         raise InputError(f"{path}: audio shorter than 0.1 s")
     span = len(clip) / 16000

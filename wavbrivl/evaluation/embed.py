@@ -11,7 +11,13 @@ import numpy as np
 import torch
 
 from wavbrivl.data.audio import SAMPLE_RATE, AudioClip, load_audio
-from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES, extract_clip, read_audio_track
+from wavbrivl.data.video import (
+    CONTAINER_AUDIO_SUFFIXES,
+    VIDEO_SUFFIXES,
+    clip_window,
+    extract_clip,
+    read_audio_track,
+)
 from wavbrivl.errors import InputError
 from wavbrivl.evaluation.cache import EmbeddingStore, model_fingerprint
 from wavbrivl.evaluation.datasets import ClipItem
@@ -31,8 +37,7 @@ def read_clip(item: ClipItem, seconds: float) -> AudioClip:
     if item.start <= 0:
         return load_audio(item.path, max_seconds=seconds, name=str(item.path))
     clip = load_audio(item.path, name=str(item.path))
-    begin = int(item.start * SAMPLE_RATE) if item.start * SAMPLE_RATE < len(clip.waveform) - 1600 else 0
-    return AudioClip(clip.waveform[begin : begin + int(seconds * SAMPLE_RATE)], name=clip.name, notes=clip.notes)
+    return AudioClip(clip_window(clip.waveform, item.start, seconds)[1], name=clip.name, notes=clip.notes)
 
 
 def windows(waveform: np.ndarray, window: float) -> list[np.ndarray]:
