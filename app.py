@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -12,7 +14,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from wavbrivl import WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
+from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
 from wavbrivl.toyworld.world import CLASSES  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
@@ -41,8 +43,12 @@ def _banner(pipe: WavBriVLPipeline) -> str:
     return "\n".join(lines) + f"\n\n*Limits per request:* {limits}."
 
 
-def _error(err: Exception) -> gr.Error:
-    return gr.Error(str(err) if isinstance(err, WavBriVLError) else f"Something went wrong: {err}")
+def _error(err: Exception, *files) -> gr.Error:
+    """The project's message, naming uploads by their original file names rather than the server's copies."""
+    text = str(err) if isinstance(err, WavBriVLError) else f"Something went wrong: {err}"
+    for file in sorted({str(f) for f in files if isinstance(f, (str, os.PathLike))}, key=len, reverse=True):
+        text = text.replace(file, Path(file).name)
+    return gr.Error(text)
 
 
 def _need_audio(audio) -> None:
@@ -50,12 +56,43 @@ def _need_audio(audio) -> None:
         raise gr.Error("Record or upload a sound first (or pick an example below the recorder).")
 
 
-def waveform_view(audio, volume_db: float):
+_SOUNDS: OrderedDict[tuple, AudioClip] = OrderedDict()  # the last few decoded uploads, for the level preview
+_SOUNDS_LOCK = threading.Lock()
+SOUND_CACHE_SIZE = 8
+
+
+def load_sound(audio, max_seconds: float = LIMITS["audio_seconds"]) -> AudioClip:
+    """The Sound box's file (an upload or a microphone recording) decoded by the project's loader, no ffmpeg needed.
+
+    Named by its original file name (Gradio keeps it as the temporary copy's name); decoded once per file version,
+    so moving the volume slider does not decode the file again.
+    """
+    if not isinstance(audio, (str, os.PathLike)):
+        return load_audio(audio, max_seconds=max_seconds)
+    path = Path(audio)
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_audio(path, max_seconds=max_seconds, name=path.name)  # says what is wrong with it
+    key = (str(path), stat.st_mtime_ns, stat.st_size, float(max_seconds))
+    with _SOUNDS_LOCK:
+        if key in _SOUNDS:
+            _SOUNDS.move_to_end(key)
+            return _SOUNDS[key]
+    clip = load_audio(path, max_seconds=max_seconds, name=path.name)
+    with _SOUNDS_LOCK:
+        _SOUNDS[key] = clip
+        while len(_SOUNDS) > SOUND_CACHE_SIZE:
+            _SOUNDS.popitem(last=False)
+    return clip
+
+
+def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_seconds"]):
     """A peak envelope of the sound after the gain, with how many samples go beyond full scale."""
     if audio is None:
         return None, ""
     try:
-        clip = load_audio(audio, max_seconds=LIMITS["audio_seconds"])
+        clip = load_sound(audio, max_seconds)
         scaled, report = apply_gain(clip.waveform, float(volume_db))
     except WavBriVLError as err:
         return None, f"⚠️ {err}"
@@ -73,9 +110,14 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
     gallery_files = sorted(str(p) for p in (EXAMPLES / "gallery").glob("*.png"))
     example_sounds = sorted(str(p) for p in EXAMPLES.glob("*.wav"))
 
+    max_seconds = min(LIMITS["audio_seconds"], pipe.max_audio_seconds)
+
+    def level_view(audio, volume_db):
+        return waveform_view(audio, volume_db, max_seconds)
+
     def _embed_sound(audio, volumes):
         """Embed the sound, telling the user about resampling, cropping, silence and clipping."""
-        embedded = pipe.embed_audio(audio, volumes)
+        embedded = pipe.embed_audio(load_sound(audio, max_seconds), volumes)
         for note in embedded.notes:
             gr.Warning(note)
         return embedded
@@ -98,7 +140,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             else:
                 result = pipe.rank(_embed_sound(audio, float(volume_db)), embeds)
         except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
-            raise _error(err) from None
+            raise _error(err, audio, *paths) from None
         ranked = result.ranked(0)
         gallery = [(paths[i], f"#{r + 1}  {s:+.3f}") for r, (i, s) in enumerate(ranked)]
         bars = pd.DataFrame(
@@ -127,7 +169,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
                 yield image, strip, pd.DataFrame(curve), f"seed {seed} — {label}, similarity {step.similarity[0]:+.4f}"
         except Exception as err:  # noqa: BLE001
-            raise _error(err) from None
+            raise _error(err, audio) from None
 
     def classify(audio, volume_db, classes_text, templates_text):
         _need_audio(audio)
@@ -140,7 +182,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         try:
             result = pipe.zero_shot(_embed_sound(audio, float(volume_db)), names, templates)
         except Exception as err:  # noqa: BLE001
-            raise _error(err) from None
+            raise _error(err, audio) from None
         top = result.top(0, len(names))
         frame = pd.DataFrame({"class": [n for n, _ in top], "score": [s for _, s in top]})
         prompts = ", ".join(f"'{p}'" for p in class_prompts([top[0][0]], templates)[0])
@@ -167,13 +209,16 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
                 yield list(zip(step.images, labels)), f"seed {seed} — {label}", table
         except Exception as err:  # noqa: BLE001
-            raise _error(err) from None
+            raise _error(err, audio) from None
 
     with gr.Blocks(title="WavBriVL") as demo:
         gr.Markdown("# WavBriVL — sound to image\n" + _banner(pipe))
         with gr.Row():
             with gr.Column(scale=2):
-                audio = gr.Audio(sources=["upload", "microphone"], type="numpy", label="Sound", elem_id="sound")
+                # filepath, no format: Gradio hands over the file untouched (its own decoding needs ffprobe)
+                audio = gr.Audio(
+                    sources=["upload", "microphone"], type="filepath", format=None, label="Sound", elem_id="sound"
+                )
                 if example_sounds:
                     gr.Examples(example_sounds, inputs=audio, label="Example sounds")
             with gr.Column(scale=1):
@@ -183,7 +228,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                     x="seconds", y="peak", label="Peak after gain (1.0 = full scale)", y_lim=[0, 2], height=160
                 )
         for trigger in (audio.change, volume.change):
-            trigger(waveform_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
+            trigger(level_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
         with gr.Tab("Rank"):
             with gr.Row():
                 files = gr.File(file_count="multiple", file_types=["image"], label="Images")

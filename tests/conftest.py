@@ -33,6 +33,21 @@ def tiny_pipeline():
     return WavBriVLPipeline.from_preset("tiny-random", device="cpu")
 
 
+@pytest.fixture(scope="module")
+def client(tiny_pipeline):
+    """The app on the tiny pipeline, served on loopback for the module, through gradio_client."""
+    from gradio_client import Client
+
+    import app
+
+    demo = app.build_app(tiny_pipeline)
+    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(demo.local_url, verbose=False)
+    finally:
+        demo.close()
+
+
 @pytest.fixture
 def wav_file(tmp_path):
     """A 1 s 16 kHz mono wav file."""

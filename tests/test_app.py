@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 from tests.conftest import SR, tone
-
-
-@pytest.fixture(scope="module")
-def client(tiny_pipeline, tmp_path_factory):
-    import app
-
-    demo = app.build_app(tiny_pipeline)
-    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
-    try:
-        yield Client(demo.local_url, verbose=False)
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ import numpy as np
 from wavbrivl.errors import InputError
 
 SAMPLE_RATE = 16000
-ACCEPTED = "a wav/flac/ogg/mp3 file, a numpy array with its sample rate, or a gradio (sample_rate, array) tuple"
+FILE_FORMATS = "wav, flac, ogg (Vorbis or Opus), mp3, m4a/aac, webm/opus, or the sound of an mp4 (or other) video"
+ACCEPTED = f"a sound file ({FILE_FORMATS}), a numpy array with its sample rate, or a (sample_rate, array) tuple"
 SILENCE_DBFS = -60.0
 
 AudioSource = Union[str, os.PathLike, bytes, tuple, np.ndarray, "AudioClip"]
@@ -60,8 +61,43 @@ def _to_mono(array: np.ndarray, name: str) -> np.ndarray:
     return array.mean(axis=channel_axis)
 
 
-def _read_file(path: Path | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
-    """Read a sound file with soundfile, falling back to librosa/audioread for other formats."""
+def decode_with_av(source: Path | io.BytesIO, name: str, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+    """The first audio stream as mono float32 at `rate` Hz through PyAV's bundled FFmpeg libraries.
+
+    No ffmpeg or ffprobe program is needed. Returns (samples, the stream's own sample rate). A file without sound
+    is an InputError; FFmpeg's own errors are left to the caller.
+    """
+    import av
+
+    with av.open(str(source) if isinstance(source, Path) else source) as container:
+        if not container.streams.audio:
+            raise InputError(f"{name}: has no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks, source_rate = [], stream.rate
+        for frame in container.decode(stream):
+            source_rate = frame.sample_rate or source_rate
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    if not chunks:
+        raise InputError(f"{name}: the audio stream holds no samples")
+    return np.concatenate(chunks).astype(np.float32), int(source_rate or rate)
+
+
+def _why(err: Exception, source: Path | io.BytesIO) -> str:
+    """A decoder's complaint without the file's full path (which may be a server's temporary folder)."""
+    text = str(getattr(err, "error_string", None) or getattr(err, "strerror", None) or err or type(err).__name__)
+    if text.startswith("File does not exist or is not a regular file"):  # libsndfile's words for unknown data
+        text = "format not recognised"
+    if isinstance(source, Path):
+        text = text.replace(str(source), source.name)
+    return text.strip().rstrip(".")
+
+
+def _read_file(path: Path | io.BytesIO, name: str) -> tuple[np.ndarray, int, int]:
+    """(samples, their rate, the file's own rate): libsndfile first, then PyAV's bundled FFmpeg (at 16 kHz)."""
     import soundfile as sf
 
     if isinstance(path, Path):
@@ -73,17 +109,19 @@ def _read_file(path: Path | io.BytesIO, name: str) -> tuple[np.ndarray, int]:
             raise InputError(f"{name}: the file is empty (0 bytes); expected {ACCEPTED}")
     try:
         data, sr = sf.read(path, dtype="float32", always_2d=True)
-        return data, int(sr)
-    except Exception as sf_error:  # noqa: BLE001 - fall back to librosa below
-        if isinstance(path, io.BytesIO):
-            raise InputError(f"{name}: not a readable sound ({sf_error}); expected {ACCEPTED}") from None
-        try:
-            import librosa
-
-            data, sr = librosa.load(str(path), sr=None, mono=False)
-            return np.atleast_2d(data).T.astype(np.float32), int(sr)
-        except Exception:  # noqa: BLE001 - report the first, more specific error
-            raise InputError(f"{name}: not a readable sound file ({sf_error}); expected {ACCEPTED}") from None
+        return data, int(sr), int(sr)
+    except Exception as sf_error:  # noqa: BLE001 - libsndfile does not know every format; FFmpeg is tried next
+        first = _why(sf_error, path)
+    if isinstance(path, io.BytesIO):
+        path.seek(0)
+    try:
+        data, source_rate = decode_with_av(path, name)
+        return data, SAMPLE_RATE, source_rate
+    except InputError:
+        raise
+    except Exception as av_error:  # noqa: BLE001 - FFmpeg errors come in many types
+        why = f"FFmpeg: {_why(av_error, path)}; libsndfile: {first}"
+        raise InputError(f"{name}: not a readable sound file ({why}); expected {ACCEPTED}") from None
 
 
 def load_audio(
@@ -96,12 +134,13 @@ def load_audio(
     if isinstance(source, AudioClip):
         return source
     label = name or "audio"
+    source_rate = None  # a file's own rate, when FFmpeg already resampled it
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         label = name or str(path)
-        array, sr = _read_file(path, label)
+        array, sr, source_rate = _read_file(path, label)
     elif isinstance(source, (bytes, bytearray)):
-        array, sr = _read_file(io.BytesIO(bytes(source)), label)
+        array, sr, source_rate = _read_file(io.BytesIO(bytes(source)), label)
     elif isinstance(source, tuple):
         if len(source) != 2:
             raise InputError(f"{label}: a tuple must be (sample_rate, array); got {len(source)} items")
@@ -134,7 +173,8 @@ def load_audio(
         import librosa
 
         array = librosa.resample(array.astype(np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
-        notes.append(f"resampled from {sr} Hz to {SAMPLE_RATE} Hz")
+    if (source_rate or sr) != SAMPLE_RATE:
+        notes.append(f"resampled from {source_rate or sr} Hz to {SAMPLE_RATE} Hz")
     if max_seconds is not None and len(array) > max_seconds * SAMPLE_RATE:
         notes.append(f"cropped from {len(array) / SAMPLE_RATE:.1f} s to the first {max_seconds:g} s")
         array = array[: int(max_seconds * SAMPLE_RATE)]

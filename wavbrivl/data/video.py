@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from wavbrivl.data.audio import SAMPLE_RATE, decode_with_av
 from wavbrivl.errors import InputError
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".flv"}
@@ -25,31 +26,12 @@ class VideoClip:
     frame_time: float
 
 
-def _read_audio(path: Path) -> np.ndarray:
-    import av
-
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            raise InputError(f"{path}: has no audio stream")
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
-        chunks = []
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    if not chunks:
-        raise InputError(f"{path}: the audio stream holds no samples")
-    return np.concatenate(chunks).astype(np.float32)
-
-
 def _decode_audio(path: Path, what: str) -> np.ndarray:
     """The whole sound track, with file and decoding problems as InputError."""
     if not path.is_file():
         raise InputError(f"{path}: no such {what}")
     try:
-        return _read_audio(path)
+        return decode_with_av(path, str(path), rate=SAMPLE_RATE)[0]
     except InputError:
         raise
     except Exception as err:  # noqa: BLE001 - FFmpeg errors come in many types
