@@ -70,3 +70,38 @@ def test_trainable_layers():
         assert p.requires_grad == (id(p) in top)
     tower.set_trainable_layers(-1)
     assert all(p.requires_grad for p in tower.wavlm.parameters())
+
+
+def _shipped_tower(**kw) -> WavBriVLAudioTower:
+    """Tiny sizes, but WavLM's shipped regularisation (dropout 0.1, layerdrop, time masking) left on."""
+    from wavbrivl.factory import TINY_WAVLM
+
+    wavlm = {k: v for k, v in TINY_WAVLM.items() if k != "apply_spec_augment"}
+    torch.manual_seed(0)
+    return WavBriVLAudioTower(AudioTowerConfig(wavlm=wavlm, embed_dim=16, mlp_hidden=16, **kw))
+
+
+def test_frozen_wavlm_is_bit_identical_across_calls_in_train_mode():
+    tower = _shipped_tower(trainable_layers=0).train()
+    assert tower.wavlm.config.hidden_dropout > 0 and tower.wavlm.config.mask_time_prob > 0
+    x = torch.from_numpy(tone(0.5)).float()[None].repeat(3, 1)
+    assert torch.equal(tower(x), tower(x))
+    assert tower.training and not tower.wavlm.training and tower.head.training
+
+
+def test_only_trainable_layers_train_with_dropout_and_masking_is_explicit():
+    tower = _shipped_tower(trainable_layers=1, train_dropout=True, time_mask_prob=0.3).train()
+    x = torch.from_numpy(tone(0.5)).float()[None].repeat(2, 1)
+    a = tower.wavlm(x, output_hidden_states=True).hidden_states
+    b = tower.wavlm(x, output_hidden_states=True).hidden_states
+    for frozen_a, frozen_b in zip(a[:-1], b[:-1]):
+        assert torch.equal(frozen_a, frozen_b)  # everything below the trainable layer is frozen and exact
+    assert not torch.equal(a[-1], b[-1])  # the trainable top layer trains with its dropout
+    torch.manual_seed(5)
+    first = tower.time_mask(4, 200, x.device)
+    torch.manual_seed(5)
+    assert torch.equal(first, tower.time_mask(4, 200, x.device))  # masking draws from torch's seeded generator
+    assert 0.1 < first.float().mean() < 0.5
+    assert tower.eval().time_mask(2, 40, x.device) is None
+    quiet = _shipped_tower(trainable_layers=1).train()  # dropout and masking are off unless asked for
+    assert torch.equal(quiet(x), quiet(x))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,12 +19,15 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.checkpoints import load_component
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
-from wavbrivl.factory import TINY_WAVLM, WAVLM_NO_DROPOUT, tiny_components
+from wavbrivl.factory import TINY_WAVLM, tiny_components
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.prepare import prepare
 from wavbrivl.training.trainer import TrainConfig, train
+
+# The tiny sizes with WavLM's shipped regularisation left as it is: dropout 0.1, layerdrop, time masking on.
+SHIPPED_REGULARISATION = {k: v for k, v in TINY_WAVLM.items() if k != "apply_spec_augment"}
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,12 +78,13 @@ def _toy_shards(folder: Path, tower, count: int, per_shard: int, seed: int) -> P
 
 @pytest.fixture(scope="module")
 def toy_data(tmp_path_factory):
-    """A base pipeline (dropout-free tiny audio tower, tiny image tower, VQGAN) and embedded toy shards."""
+    """A base pipeline (tiny audio tower with WavLM's shipped dropout, layerdrop and time masking, tiny image
+    tower, VQGAN) and embedded toy shards."""
     root = tmp_path_factory.mktemp("train")
     _, image, vqgan = tiny_components(seed=2)
     torch.manual_seed(0)
     audio = WavBriVLAudioTower(
-        AudioTowerConfig(wavlm={**TINY_WAVLM, **WAVLM_NO_DROPOUT}, embed_dim=64, mlp_hidden=64, trainable_layers=-1)
+        AudioTowerConfig(wavlm=dict(SHIPPED_REGULARISATION), embed_dim=64, mlp_hidden=64, trainable_layers=-1)
     )
     WavBriVLPipeline(audio, image, vqgan, device="cpu").save_pretrained(root / "base")
     train_dir = _toy_shards(root / "shards", image, 48, 16, seed=0)
@@ -129,10 +134,17 @@ def test_training_output_loads_as_a_pipeline(toy_data, tmp_path):
 
 
 def test_resume_continues_exactly(toy_data, tmp_path):
-    train(_config(toy_data, tmp_path / "straight"))
-    train(_config(toy_data, tmp_path / "split", stop_after=4))
+    # The top WavLM layer trains with its dropout and the tower masks frames: every random draw must resume.
+    base = tmp_path / "base"
+    shutil.copytree(toy_data[0] / "base", base)
+    config_file = base / "audio_tower" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["config"].update(trainable_layers=1, train_dropout=True, time_mask_prob=0.2)
+    config_file.write_text(json.dumps(config))
+    train(_config(toy_data, tmp_path / "straight", base=str(base)))
+    train(_config(toy_data, tmp_path / "split", stop_after=4, base=str(base)))
     assert json.loads((tmp_path / "split" / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 4
-    train(_config(toy_data, tmp_path / "split"))
+    train(_config(toy_data, tmp_path / "split", base=str(base)))
     a = load_component(tmp_path / "straight" / "audio_tower").state_dict()
     b = load_component(tmp_path / "split" / "audio_tower").state_dict()
     for key in a:

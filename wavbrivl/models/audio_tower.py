@@ -57,6 +57,30 @@ class WavBriVLAudioTower(nn.Module):
             for layer in self.wavlm.encoder.layers[-n:]:
                 layer.requires_grad_(True)
 
+    def train(self, mode: bool = True) -> "WavBriVLAudioTower":
+        """Train mode for the head and, where asked, the trainable WavLM layers; frozen layers stay in eval mode.
+
+        WavLM's own train mode would switch on its config's dropout and time masking everywhere (masking drawn
+        from numpy's unseeded global generator), so a frozen backbone would give different outputs per call.
+        """
+        super().train(mode)
+        self.wavlm.eval()
+        n = self.config.trainable_layers
+        if mode and self.config.train_dropout and n != 0:
+            trainable = list(self.wavlm.children()) if n < 0 else list(self.wavlm.encoder.layers[-n:])
+            for module in trainable:
+                module.train()
+        return self
+
+    def time_mask(self, batch: int, n_frames: int, device: torch.device) -> torch.Tensor | None:
+        """Boolean (B, T) frames to mask in training (config.time_mask_prob), drawn from torch's generator."""
+        prob = self.config.time_mask_prob
+        if not (self.training and prob > 0 and self.config.trainable_layers != 0):
+            return None
+        span = int(self.wavlm.config.mask_time_length)
+        starts = (torch.rand(batch, n_frames, device=device) < prob / span).float()
+        return F.max_pool1d(F.pad(starts, (span - 1, 0))[:, None], span, stride=1)[:, 0].bool()
+
     def frame_mask(self, lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
         """Boolean (B, T) mask of the WavLM frames that come from real (unpadded) samples."""
         frames = self.wavlm._get_feat_extract_output_lengths(lengths).to(torch.long).clamp(1, n_frames)
@@ -71,8 +95,12 @@ class WavBriVLAudioTower(nn.Module):
             lengths = torch.full((batch,), total, dtype=torch.long, device=waveforms.device)
         sample_mask = torch.arange(total, device=waveforms.device)[None, :] < lengths[:, None]
         backbone_grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.wavlm.parameters())
+        n_frames = int(self.wavlm._get_feat_extract_output_lengths(total))
+        masked = self.time_mask(batch, n_frames, waveforms.device)
         with torch.set_grad_enabled(backbone_grad):  # a frozen WavLM needs no autograd graph
-            out = self.wavlm(waveforms, attention_mask=sample_mask.long(), output_hidden_states=True)
+            out = self.wavlm(
+                waveforms, attention_mask=sample_mask.long(), mask_time_indices=masked, output_hidden_states=True
+            )
         states = torch.stack(out.hidden_states, dim=0)  # (L+1, B, T, H)
         weights = torch.softmax(self.layer_weights, dim=0).to(states.dtype)
         mixed = (weights[:, None, None, None] * states).sum(0)

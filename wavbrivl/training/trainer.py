@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -160,6 +161,18 @@ def evaluate(
     return retrieval_metrics(embeds, data["target"])
 
 
+def _numpy_state() -> dict:
+    """numpy's global generator state in tensors and numbers (loadable with weights_only=True)."""
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos, "has_gauss": has_gauss, "cached": cached}
+
+
+def _numpy_state_from(state: dict) -> tuple:
+    """The inverse of _numpy_state."""
+    keys = state["keys"].numpy().astype(np.uint32)
+    return ("MT19937", keys, int(state["pos"]), int(state["has_gauss"]), float(state["cached"]))
+
+
 def train(config: TrainConfig) -> dict[str, float]:
     """Run (or resume) training; returns the last logged metrics."""
     rank, world = _dist()
@@ -167,8 +180,9 @@ def train(config: TrainConfig) -> dict[str, float]:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     _prepare_output(config, rank)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # also seeds every CUDA device
     random.seed(config.seed)
+    np.random.seed(config.seed)
     tower = load_component(out / "audio_tower")
     if config.trainable_layers is not None:
         tower.set_trainable_layers(config.trainable_layers)
@@ -189,6 +203,9 @@ def train(config: TrainConfig) -> dict[str, float]:
         queue.load_state_dict(state["queue"])
         torch.set_rng_state(state["rng_torch"])
         random.setstate(state["rng_python"])
+        np.random.set_state(_numpy_state_from(state["rng_numpy"]))
+        if torch.cuda.is_available() and state.get("rng_cuda"):
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
         step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
     use_autocast = device.type == "cuda" and config.precision != "fp32"
     dtype = torch.float16 if config.precision == "fp16" else torch.bfloat16
@@ -259,6 +276,8 @@ def train(config: TrainConfig) -> dict[str, float]:
                 "queue": queue.state_dict(),
                 "rng_torch": torch.get_rng_state(),
                 "rng_python": random.getstate(),
+                "rng_numpy": _numpy_state(),
+                "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "step": step,
                 "epoch": epoch,
                 "batch_in_epoch": batch_in_epoch,
