@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -13,8 +16,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from gradio_client.utils import is_valid_file  # noqa: E402
 
-from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, parse_volume  # noqa: E402
+from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image, parse_volume  # noqa: E402
+from wavbrivl.data.image import IMAGE_SUFFIXES  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
 from wavbrivl.toyworld.world import CLASSES  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
@@ -23,6 +29,10 @@ from wavbrivl.zero_shot import class_prompts  # noqa: E402
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
 CLASSES_TOY = [c.name for c in CLASSES]
 LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30, "classes": 500}
+MAX_SEED = 2**32 - 1
+MAX_LR = 10.0
+GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
+log = logging.getLogger("wavbrivl.app")
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:
@@ -43,12 +53,97 @@ def _banner(pipe: WavBriVLPipeline) -> str:
     return "\n".join(lines) + f"\n\n*Limits per request:* {limits}."
 
 
-def _error(err: Exception, *files) -> gr.Error:
-    """The project's message, naming uploads by their original file names rather than the server's copies."""
-    text = str(err) if isinstance(err, WavBriVLError) else f"Something went wrong: {err}"
+_SERVER_COPY = re.compile(r"[^\s'\"(]*/[0-9a-f]{32,}/")  # the folder of Gradio's copy of an upload
+
+
+def _named(text: str, files=()) -> str:
+    """The text with every upload's server path replaced by its file name (Gradio keeps the original name)."""
     for file in sorted({str(f) for f in files if isinstance(f, (str, os.PathLike))}, key=len, reverse=True):
         text = text.replace(file, Path(file).name)
-    return gr.Error(text)
+    return _SERVER_COPY.sub("", text)
+
+
+def _error(err: Exception, *files) -> gr.Error:
+    """The project's message, naming uploads by their original file names rather than the server's copies."""
+    if isinstance(err, gr.Error):
+        return err
+    if isinstance(err, WavBriVLError):
+        text = str(err)
+    elif isinstance(err, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+        text = "the GPU ran out of memory for this request; try a smaller size, fewer cutouts or fewer volumes"
+    else:  # a bug: logged with its traceback, and shown as what it is
+        log.error("request failed", exc_info=err)
+        text = f"the request failed with an unexpected {type(err).__name__}: {err} (please report this bug)"
+    return gr.Error(_named(text, files))
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def _check_number(component, payload):
+    """A number from the UI or the API, within the component's own bounds, else the field's name and its range."""
+    label = component.label
+    if payload is None:
+        if isinstance(component, gr.Slider):
+            raise gr.Error(f"{label}: no value was given")
+        return None  # an empty number box: the handler's default
+    try:
+        value = float(payload) if not isinstance(payload, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise gr.Error(f"{label}: {str(payload)[:40]!r} is not a finite number")
+    low, high = component.minimum, component.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"from {_number(low)} to {_number(high)}" if low is not None and high is not None else ""
+        shown = _number(payload if isinstance(payload, int) and not isinstance(payload, bool) else value)
+        raise gr.Error(f"{label}: {shown} is out of range; give a number {bounds}".rstrip())
+    return value if isinstance(payload, str) else payload
+
+
+def _check_image_files(component, payload):
+    """Uploads in the images box: each must be an image by its name (Gradio's own check names no file)."""
+    for file in payload or []:
+        if file.path and not is_valid_file(file.path, component.file_types):
+            name = file.orig_name or Path(file.path).name
+            raise gr.Error(f"{name}: not an image file; expected one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+    return payload
+
+
+def _check_image(component, payload):
+    """An uploaded picture read by the project's loader first, so a bad one gets its message and its name."""
+    if payload is not None and payload.path:
+        try:
+            load_image(payload.path, name=payload.orig_name or Path(payload.path).name)
+        except WavBriVLError as err:
+            raise _error(err, payload.path) from None
+    return payload
+
+
+def _guard(component, check=None):
+    """Run `check`, then the component's own input processing, with every failure said in the app's words.
+
+    Through the API, Gradio's own processing answers bad values with words that name no field ('Value 0 is less
+    than minimum value 1') or with an internal error that names the server's copy of a file.
+    """
+    original = component.preprocess
+
+    def preprocess(payload):
+        if check is not None:
+            payload = check(component, payload)
+        try:
+            return original(payload)
+        except gr.Error as err:
+            raise gr.Error(_named(f"{component.label}: {err.message}")) from None
+        except Exception as err:  # noqa: BLE001 - told to the user; the server keeps running
+            raise gr.Error(_named(f"{component.label}: the input could not be read ({err})")) from None
+
+    component.preprocess = preprocess
+    return component
 
 
 def _need_audio(audio) -> None:
@@ -94,8 +189,8 @@ def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_se
     try:
         clip = load_sound(audio, max_seconds)
         scaled, report = apply_gain(clip.waveform, float(volume_db))
-    except WavBriVLError as err:
-        return None, f"⚠️ {err}"
+    except Exception as err:  # noqa: BLE001 - the preview says what is wrong; the server keeps running
+        return None, f"⚠️ {_error(err, audio).message}"
     bins = np.array_split(np.abs(scaled), min(200, len(scaled)))
     frame = pd.DataFrame({"seconds": np.linspace(0, clip.seconds, len(bins)), "peak": [b.max() for b in bins]})
     text = f"gain {report.gain_db:+.0f} dB = ×{report.gain:.2f}, peak {report.peak_out:.2f}"
@@ -111,6 +206,10 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
     example_sounds = sorted(str(p) for p in EXAMPLES.glob("*.wav"))
 
     max_seconds = min(LIMITS["audio_seconds"], pipe.max_audio_seconds)
+    # One GPU is one resource: with one, every handler that runs the model takes turns (rankings, classifications
+    # and generations cannot run it out of memory together). On the CPU only the long generations take turns.
+    on_gpu = torch.cuda.is_available() or pipe.device.type != "cpu"
+    model_lane = GPU_LANE if on_gpu else {}
 
     def level_view(audio, volume_db):
         return waveform_view(audio, volume_db, max_seconds)
@@ -123,7 +222,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         return embedded
 
     def rank(audio, files, use_examples, volume_db, text_query=""):
-        text_query = (text_query or "").strip()
+        text_query = str(text_query or "").strip()
         if not text_query:
             _need_audio(audio)
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
@@ -152,11 +251,12 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         return gallery, bars
 
     def generate(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
-        prompts = (prompts or "").strip()
+        prompts = str(prompts or "").strip()
         if not prompts:
             _need_audio(audio)
         seed = int(seed) if seed is not None and seed >= 0 else int(np.random.default_rng().integers(0, 2**31))
-        config = pipe.generation_config(steps=int(steps), size=int(size), lr=float(lr), cutn=int(cutn), seed=seed)
+        lr = float(lr) if lr is not None else None
+        config = pipe.generation_config(steps=int(steps), size=int(size), lr=lr, cutn=int(cutn), seed=seed)
         every = max(1, int(steps) // 10)
         strip, curve = [], []
         try:
@@ -190,12 +290,13 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
 
     def volume_study(audio, volumes_text, steps, seed, size, cutn):
         _need_audio(audio)
+        texts = str(volumes_text or "").replace(",", " ").split()
+        if not 1 <= len(texts) <= LIMITS["volumes"]:
+            raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'; got {len(texts)}.")
         try:
-            volumes = [parse_volume(v) for v in str(volumes_text).replace(",", " ").split()]
+            volumes = [parse_volume(v) for v in texts]
         except WavBriVLError as err:
-            raise gr.Error(str(err)) from None
-        if not 1 <= len(volumes) <= LIMITS["volumes"]:
-            raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'.")
+            raise _error(err) from None
         seed = int(seed) if seed is not None and seed >= 0 else 0
         config = pipe.generation_config(steps=int(steps), size=int(size), cutn=int(cutn), seed=seed)
         try:
@@ -219,10 +320,11 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 audio = gr.Audio(
                     sources=["upload", "microphone"], type="filepath", format=None, label="Sound", elem_id="sound"
                 )
+                _guard(audio)
                 if example_sounds:
                     gr.Examples(example_sounds, inputs=audio, label="Example sounds")
             with gr.Column(scale=1):
-                volume = gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)")
+                volume = _guard(gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)"), _check_number)
                 level_text = gr.Markdown()
                 level_plot = gr.LinePlot(
                     x="seconds", y="peak", label="Peak after gain (1.0 = full scale)", y_lim=[0, 2], height=160
@@ -231,7 +333,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             trigger(level_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
         with gr.Tab("Rank"):
             with gr.Row():
-                files = gr.File(file_count="multiple", file_types=["image"], label="Images")
+                files = _guard(gr.File(file_count="multiple", file_types=["image"], label="Images"), _check_image_files)
                 use_examples = gr.Checkbox(value=bool(gallery_files), label="Include the example gallery")
             text_query = gr.Textbox(
                 "",
@@ -242,16 +344,20 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             rank_btn = gr.Button("Rank images by the sound", variant="primary")
             ranked = gr.Gallery(label="Best match first", columns=6, height="auto")
             bars = gr.BarPlot(x="image", y="score", label="Scores", sort="-y", height=220)
-            rank_btn.click(rank, [audio, files, use_examples, volume, text_query], [ranked, bars], api_name="rank")
+            rank_btn.click(
+                rank, [audio, files, use_examples, volume, text_query], [ranked, bars], api_name="rank", **model_lane
+            )
         with gr.Tab("Generate"):
             with gr.Row():
                 steps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
-                seed = gr.Number(0, precision=0, label="Seed (-1: random)")
+                seed = gr.Number(0, precision=0, minimum=-1, maximum=MAX_SEED, label="Seed (-1: random)")
                 size = gr.Slider(16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)")
-                lr = gr.Number(defaults.lr, label="Learning rate")
+                lr = gr.Number(defaults.lr, minimum=0, maximum=MAX_LR, label="Learning rate")
                 cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
+                for number in (steps, seed, size, lr, cutn):
+                    _guard(number, _check_number)
             with gr.Row():
-                init = gr.Image(type="pil", label="Init image (optional)", height=160)
+                init = _guard(gr.Image(type="pil", label="Init image (optional)", height=160), _check_image)
                 prompts = gr.Textbox(
                     "",
                     label="Text prompts (optional): 'words:weight | words:-weight' — negative weights avoid",
@@ -274,13 +380,12 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 [audio, volume, steps, seed, size, lr, cutn, init, prompts],
                 [current, strip, curve, status],
                 api_name="generate",
-                concurrency_limit=1,
-                concurrency_id="gpu",
+                **GPU_LANE,
             )
             stop.click(None, None, None, cancels=[job])
         with gr.Tab("Volume study"):
             volumes = gr.Textbox("-12 -6 0 6 12", label="Volumes (dB, or factors like 0.5x)")
-            vsteps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
+            vsteps = _guard(gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps"), _check_number)
             with gr.Row():
                 vgo = gr.Button("Generate side by side (one batch, one seed)", variant="primary")
                 vstop = gr.Button("Stop")
@@ -292,8 +397,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 [audio, volumes, vsteps, seed, size, cutn],
                 [side, vstatus, cos_table],
                 api_name="volume_study",
-                concurrency_limit=1,
-                concurrency_id="gpu",
+                **GPU_LANE,
             )
             vstop.click(None, None, None, cancels=[vjob])
         with gr.Tab("Classify"):
@@ -308,7 +412,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             cgo = gr.Button("Classify the sound", variant="primary", interactive=pipe.text_tower is not None)
             cbars = gr.BarPlot(x="class", y="score", label="Similarity per class", sort="-y", height=240)
             cbest = gr.Markdown()
-            cgo.click(classify, [audio, volume, classes, templates], [cbars, cbest], api_name="classify")
+            cgo.click(classify, [audio, volume, classes, templates], [cbars, cbest], api_name="classify", **model_lane)
         with gr.Tab("Model"):
             gr.JSON(pipe.info(), label="Loaded weights")
     return demo

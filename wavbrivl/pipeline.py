@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -297,17 +298,20 @@ class WavBriVLPipeline:
         """Embed images (N, D); images already seen (same pixels) come from the cache."""
         pil = load_images(images)
         keys = [image_key(im) for im in pil]
-        missing = list(dict.fromkeys(k for k in keys if self.image_cache.get(k) is None))
+        # this call's own map: another request may evict cache entries meanwhile (the cache is shared and bounded)
+        cached = {k: self.image_cache.get(k) for k in dict.fromkeys(keys)}
+        found = {k: v for k, v in cached.items() if v is not None}
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
         first = {k: keys.index(k) for k in missing}
         for start in range(0, len(missing), batch_size):
             chunk = missing[start : start + batch_size]
             pixels = self.image_tower.preprocess([pil[first[k]] for k in chunk]).to(self.device)
             embeds = self.image_tower.encode_pixels(pixels)
             for key, emb in zip(chunk, embeds):
-                self.image_cache.put(key, emb)
+                found[key] = self.image_cache.put(key, emb)
             if progress is not None:
                 progress(min(start + batch_size, len(missing)), len(missing))
-        return torch.stack([self.image_cache.get(k) for k in keys])
+        return torch.stack([found[k] for k in keys])
 
     def rank(
         self,
@@ -396,7 +400,18 @@ class WavBriVLPipeline:
             raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
         if config.cutn < 1 or config.cut_batch < 1:
             raise InputError(f"cutouts and cut_batch must be at least 1, got {config.cutn} and {config.cut_batch}")
+        if not (math.isfinite(config.lr) and config.lr > 0):
+            raise InputError(f"the learning rate must be a positive finite number, got {config.lr}")
+        try:
+            seed_ok = -(2**63) <= int(config.seed) < 2**64  # what torch's generator takes
+        except (TypeError, ValueError, OverflowError):
+            seed_ok = False
+        if not seed_ok:
+            raise InputError(f"the seed must be a whole number from -2**63 to 2**64 - 1, got {config.seed}")
         texts = parse_prompts(prompts)
+        for weight in [p.weight for p in texts] + [audio_weight]:
+            if not abs(weight) <= 1e6:  # NaN fails this too
+                raise InputError(f"a weight of {weight} is not a finite number within ±1e6")
         if audio is None and not texts:
             raise InputError("nothing to generate from: give a sound, text prompts, or both")
         targets, weights = self._targets(audio, volumes_db, texts, audio_weight)

@@ -11,6 +11,7 @@ import numpy as np
 from wavbrivl.errors import InputError
 
 CLIP_POLICIES = ("allow", "clip")
+MAX_VOLUME_DB = 120.0  # a gain beyond ±120 dB (a factor of a million) is not a volume setting
 
 
 @dataclass
@@ -50,23 +51,36 @@ def gain_to_db(gain: float) -> float:
     return float(20.0 * math.log10(gain))
 
 
+def check_volume_db(gain_db: float, shown: str | None = None) -> float:
+    """The gain in dB if it is a finite number within ±MAX_VOLUME_DB, else an InputError naming it."""
+    if not abs(gain_db) <= MAX_VOLUME_DB:  # NaN fails this too
+        what = f"volume {shown!r} ({gain_db:g} dB)" if shown is not None else f"volume {gain_db:g} dB"
+        reason = "is not a finite number" if not math.isfinite(gain_db) else f"is beyond ±{MAX_VOLUME_DB:g} dB"
+        raise InputError(f"{what} {reason}; expected decibels like '-6', '+6dB' or a factor like '0.5x'")
+    return float(gain_db)
+
+
 def parse_volume(text: str | float) -> float:
-    """Parse '6', '+6dB', '-12 db' (decibels) or '0.5x' (linear factor) into decibels."""
+    """Parse '6', '+6dB', '-12 db' (decibels) or '0.5x' (linear factor) into decibels (finite, within ±120 dB)."""
     if isinstance(text, (int, float)):
-        return float(text)
+        return check_volume_db(float(text))
+    shown = str(text) if len(str(text)) <= 40 else str(text)[:37] + "..."  # a huge text is not echoed whole
     match = re.fullmatch(r"\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*(db|x)?\s*", str(text), re.IGNORECASE)
     if not match:
-        raise InputError(f"volume {text!r}: expected decibels like '-6', '+6dB' or a factor like '0.5x'")
+        raise InputError(f"volume {shown!r}: expected decibels like '-6', '+6dB' or a factor like '0.5x'")
     value = float(match.group(1))
-    return gain_to_db(value) if (match.group(2) or "").lower() == "x" else value
+    if (match.group(2) or "").lower() == "x":
+        if not math.isfinite(value) or value <= 0:
+            raise InputError(f"volume {shown!r}: a factor must be a positive finite number, like '0.5x' or '2x'")
+        value = gain_to_db(value)
+    return check_volume_db(value, shown)
 
 
 def apply_gain(waveform: np.ndarray, gain_db: float = 0.0, policy: str = "allow") -> tuple[np.ndarray, VolumeReport]:
     """Scale a waveform by gain_db; 'allow' keeps samples beyond ±1, 'clip' hard-clips them."""
     if policy not in CLIP_POLICIES:
         raise InputError(f"clipping policy {policy!r}: expected one of {CLIP_POLICIES}")
-    if not math.isfinite(gain_db):
-        raise InputError(f"volume {gain_db} dB is not a finite number")
+    check_volume_db(gain_db)
     gain = db_to_gain(gain_db)
     scaled = (waveform.astype(np.float32) * np.float32(gain)).astype(np.float32)
     over = int(np.count_nonzero(np.abs(scaled) > 1.0))

@@ -16,6 +16,9 @@ SAMPLE_RATE = 16000
 FILE_FORMATS = "wav, flac, ogg (Vorbis or Opus), mp3, m4a/aac, webm/opus, or the sound of an mp4 (or other) video"
 ACCEPTED = f"a sound file ({FILE_FORMATS}), a numpy array with its sample rate, or a (sample_rate, array) tuple"
 SILENCE_DBFS = -60.0
+MIN_SAMPLE_RATE = 1000  # below 1 kHz a file is not a recording of sound (a broken or forged header)
+MAX_SAMPLE_RATE = 768_000  # the highest rate that audio interfaces offer
+MAX_FULL_SCALE = 10.0  # float samples beyond 10x full scale are refused; between 1x and 10x they are noted
 
 AudioSource = Union[str, os.PathLike, bytes, tuple, np.ndarray, "AudioClip"]
 
@@ -57,7 +60,9 @@ def _to_mono(array: np.ndarray, name: str) -> np.ndarray:
         raise InputError(f"{name}: audio array has {array.ndim} dimensions; expected (samples,) or (samples, channels)")
     channel_axis = 1 if array.shape[1] <= array.shape[0] else 0
     if array.shape[channel_axis] > 16:
-        raise InputError(f"{name}: audio array of shape {array.shape} has no channel axis of at most 16")
+        raise InputError(
+            f"{name}: audio of shape {array.shape} has {array.shape[channel_axis]} channels; at most 16 are accepted"
+        )
     return array.mean(axis=channel_axis)
 
 
@@ -162,13 +167,30 @@ def load_audio(
         raise InputError(f"{label}: sample rate {sr!r} is not a number") from None
     if sr <= 0:
         raise InputError(f"{label}: sample rate must be positive, got {sr}")
-    array = _to_mono(_to_float(np.asarray(array), label), label)
+    own_rate = source_rate or sr
+    if not MIN_SAMPLE_RATE <= own_rate <= MAX_SAMPLE_RATE:
+        raise InputError(
+            f"{label}: a sample rate of {own_rate} Hz is not a sound recording's; "
+            f"expected {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz (16000, 44100 and 48000 are usual)"
+        )
+    array = np.asarray(array)
     if array.size == 0:
         raise InputError(f"{label}: the audio is empty (zero samples); expected at least a short sound")
+    array = _to_mono(_to_float(array, label), label)
     if not np.all(np.isfinite(array)):
         bad = int((~np.isfinite(array)).sum())
         raise InputError(f"{label}: {bad} samples are NaN or infinite; audio must be finite numbers")
     notes: list[str] = []
+    source_peak = float(np.max(np.abs(array)))
+    if source_peak > MAX_FULL_SCALE:
+        raise InputError(
+            f"{label}: samples reach {source_peak:.3g}, {source_peak:.0f}x full scale (±1); float audio more than "
+            f"{MAX_FULL_SCALE:g}x beyond full scale is refused (scale it to ±1, or use the volume control)"
+        )
+    if source_peak > 1.0:
+        notes.append(
+            f"the sound itself reaches {source_peak:.2f}x full scale (±1) before any gain; the clipping policy applies"
+        )
     if sr != SAMPLE_RATE:
         import librosa
 

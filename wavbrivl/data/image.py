@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,16 @@ from wavbrivl.errors import InputError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 ACCEPTED = "a JPEG/PNG/WebP/BMP/GIF/TIFF file, a PIL image or an (H, W[, C]) uint8/float array"
+MAX_PIXELS = 89_478_485  # PIL's default MAX_IMAGE_PIXELS (a 250 MB RGB picture), whatever PIL is set to
 
 ImageSource = str | os.PathLike | bytes | np.ndarray | Image.Image
+
+
+def _too_large(label: str, pixels: int) -> InputError:
+    return InputError(
+        f"{label}: {pixels:,} pixels is more than the {MAX_PIXELS:,} an image may have "
+        "(refused as a possible decompression bomb); expected an ordinary picture, e.g. under 8000 x 8000"
+    )
 
 
 def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
@@ -34,9 +43,18 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
         fp: Any = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else source
         try:
             image = Image.open(fp)
+            if image.width * image.height > MAX_PIXELS:  # checked from the header, before decoding
+                image.close()
+                raise _too_large(label, image.width * image.height)
             image.load()
+        except InputError:
+            raise
+        except Image.DecompressionBombError as err:  # PIL's own limit, from the header
+            found = re.search(r"\((\d+) pixels\)", str(err))
+            raise _too_large(label, int(found.group(1)) if found else MAX_PIXELS + 1) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-            raise InputError(f"{label}: not a readable image ({err}); expected {ACCEPTED}") from None
+            why = "cannot identify the image format" if isinstance(err, UnidentifiedImageError) else str(err)
+            raise InputError(f"{label}: not a readable image ({why}); expected {ACCEPTED}") from None
     elif isinstance(source, np.ndarray):
         array = source
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
@@ -52,6 +70,8 @@ def load_image(source: ImageSource, name: str | None = None) -> Image.Image:
         raise InputError(f"{label}: unsupported image input of type {type(source).__name__}; expected {ACCEPTED}")
     if image.width == 0 or image.height == 0:
         raise InputError(f"{label}: image has zero size")
+    if image.width * image.height > MAX_PIXELS:
+        raise _too_large(label, image.width * image.height)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         base = Image.new("RGB", image.size, (255, 255, 255))
         base.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))

@@ -31,6 +31,8 @@ def parse_prompt(spec: str) -> Prompt:
     text = text.strip()
     if not text:
         raise InputError(f"prompt {spec!r} has no text; write 'some words' or 'some words:weight'")
+    if not abs(weight) <= 1e6:  # NaN, ±inf and '1e999' (which reads as inf) fail this too
+        raise InputError(f"prompt {spec.strip()[:60]!r}: weight {tail.strip()!r} is not a finite number within ±1e6")
     if weight == 0:
         raise InputError(f"prompt {spec!r} has weight 0; use a positive weight to match or a negative one to avoid")
     return Prompt(text, weight)
