@@ -19,13 +19,13 @@ from wavbrivl.toyworld.world import CLASSES, LEVEL_RANGE_DB, SAMPLE_RATE, ToyWor
 
 TOY_TO_DESED = {
     "red circle": "Alarm_bell_ringing",
-    "green square": "Blender",
+    "red cross": "Blender",
     "blue triangle": "Cat",
-    "yellow diamond": "Dishes",
-    "magenta ring": "Dog",
-    "cyan cross": "Electric_shaver_toothbrush",
-    "orange hexagon": "Frying",
-    "white bar": "Running_water",
+    "blue circle": "Dishes",
+    "green cross": "Dog",
+    "green bar": "Electric_shaver_toothbrush",
+    "yellow bar": "Frying",
+    "yellow triangle": "Running_water",
 }
 ESC50_HEADER = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 US8K_HEADER = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]

@@ -22,19 +22,19 @@ def client():
 
 
 def test_rank_by_text_needs_no_sound(client):
-    gallery, bars = client.predict(None, None, True, 0, "a large orange hexagon", api_name="/rank")
+    gallery, bars = client.predict(None, None, True, 0, "a large yellow triangle", api_name="/rank")
     assert len(gallery) == 24
-    assert bars["data"][0][0] == "#1 orange-hexagon_large"
+    assert bars["data"][0][0] == "#1 yellow-triangle_large"
 
 
 def test_generate_from_prompts_alone(client):
-    outputs = list(client.submit(None, 0, 3, 1, 32, 0.3, 2, None, "white bar | red circle:-0.5", api_name="/generate"))
+    outputs = list(client.submit(None, 0, 3, 1, 32, 0.3, 2, None, "green bar | red circle:-0.5", api_name="/generate"))
     assert "final" in outputs[-1][3] and len(outputs[-1][2]["data"]) == 4
 
 
 def test_bad_prompt_is_a_message(client):
     with pytest.raises(Exception, match="weight 0"):
-        client.predict(None, 0, 2, 1, 32, 0.3, 2, None, "white bar:0", api_name="/generate")
+        client.predict(None, 0, 2, 1, 32, 0.3, 2, None, "green bar:0", api_name="/generate")
 
 
 def test_zero_shot_classify_tab(client):
@@ -42,10 +42,10 @@ def test_zero_shot_classify_tab(client):
 
     from gradio_client import handle_file
 
-    wav = Path(__file__).resolve().parents[1] / "assets" / "examples" / "cyan-cross_-12dB.wav"
-    names = "red circle, cyan cross, white bar"
+    wav = Path(__file__).resolve().parents[1] / "assets" / "examples" / "red-cross_-12dB.wav"
+    names = "blue circle, red cross, green bar"
     bars, best = client.predict(handle_file(str(wav)), 0, names, "{}", api_name="/classify")
-    assert bars["data"][0][0] == "cyan cross" and "cyan cross" in best
+    assert bars["data"][0][0] == "red cross" and "red cross" in best
     with pytest.raises(Exception, match="at least one class"):
         client.predict(handle_file(str(wav)), 0, " , ", "{}", api_name="/classify")
     with pytest.raises(Exception, match="must contain"):

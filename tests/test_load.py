@@ -56,7 +56,7 @@ def server():
 
 def test_twenty_users_for_a_minute(server):
     url, proc = server
-    wav = str(ROOT / "assets" / "examples" / "green-square_-12dB.wav")
+    wav = str(ROOT / "assets" / "examples" / "green-cross_-12dB.wav")
     errors: list[str] = []
     counts = {"rank": 0, "generate": 0}
     lock = threading.Lock()

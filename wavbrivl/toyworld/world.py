@@ -27,16 +27,20 @@ class ToyClass:
     rhythm_hz: float  # amplitude-modulation rate
 
 
+# Pitch chooses the shape, timbre the colour, loudness the size. Every colour is shared by two shapes and every
+# shape by two colours, so neither a colour nor a shape alone names a class: a picture is known only by both.
 CLASSES: tuple[ToyClass, ...] = (
     ToyClass("red circle", "circle", (230, 50, 50), 220.0, "sine", 2.0),
-    ToyClass("green square", "square", (50, 200, 70), 294.0, "square", 3.0),
-    ToyClass("blue triangle", "triangle", (60, 90, 235), 392.0, "saw", 5.0),
-    ToyClass("yellow diamond", "diamond", (235, 210, 40), 523.0, "triangle", 2.0),
-    ToyClass("magenta ring", "ring", (220, 60, 210), 698.0, "sine", 7.0),
-    ToyClass("cyan cross", "cross", (40, 210, 220), 932.0, "square", 4.0),
-    ToyClass("orange hexagon", "hexagon", (245, 140, 30), 1245.0, "saw", 3.0),
-    ToyClass("white bar", "bar", (235, 235, 235), 1661.0, "triangle", 6.0),
+    ToyClass("red cross", "cross", (230, 50, 50), 698.0, "sine", 5.0),
+    ToyClass("blue triangle", "triangle", (60, 90, 235), 392.0, "saw", 3.0),
+    ToyClass("blue circle", "circle", (60, 90, 235), 220.0, "saw", 6.0),
+    ToyClass("green cross", "cross", (50, 200, 70), 698.0, "square", 2.0),
+    ToyClass("green bar", "bar", (50, 200, 70), 1245.0, "square", 4.0),
+    ToyClass("yellow bar", "bar", (235, 210, 40), 1245.0, "triangle", 7.0),
+    ToyClass("yellow triangle", "triangle", (235, 210, 40), 392.0, "triangle", 3.0),
 )
+SHAPES: tuple[str, ...] = tuple(dict.fromkeys(c.shape for c in CLASSES))
+COLOURS: tuple[tuple[int, int, int], ...] = tuple(dict.fromkeys(c.colour for c in CLASSES))
 
 
 def level_to_size(level_db: float) -> float:
