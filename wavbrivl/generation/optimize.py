@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from wavbrivl.generation.cutouts import MakeCutouts
+from wavbrivl.generation.cutouts import AugmentConfig, MakeCutouts
 from wavbrivl.generation.loss import spherical_distance_sq
 from wavbrivl.models import VQGAN, ImageTower
 from wavbrivl.models.image_tower import pil_to_tensor
@@ -28,6 +28,15 @@ class GenerationConfig:
     cut_pow: float = 1.0
     noise: float = 0.1
     seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # the cutouts' augmentation suite
+    tv_weight: float = 0.0  # total-variation penalty on the pixels (0: off)
+    init: str = "tokens"  # start: "tokens" (random codebook tokens) or "blob" (one neutral blob, see below)
+    fill: tuple[float, float, float] = (0.0, 0.0, 0.0)  # padding colour of geometric augmentation
+
+    def __post_init__(self) -> None:
+        if isinstance(self.augment, dict):  # from a model set's model_index.json
+            self.augment = AugmentConfig(**self.augment)
+        self.fill = tuple(self.fill)
 
 
 @dataclass
@@ -48,9 +57,46 @@ class GenerationStep:
         return [Image.fromarray(a) for a in arrays]
 
 
-def clamp_straight_through(x: torch.Tensor) -> torch.Tensor:
-    """Clamp to [0, 1] in the forward pass, identity gradient in the backward pass."""
-    return x + (x.clamp(0, 1) - x).detach()
+class _ClampWithGrad(torch.autograd.Function):
+    """Clamp to [0, 1]; backward passes a gradient only where following it moves the value back into range."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x.clamp(0, 1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (grad * (x - x.clamp(0, 1)) >= 0)
+
+
+def clamp_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """VQGAN-CLIP's ClampWithGrad: [0, 1] forward; no gradient that would push a clamped value further out."""
+    return _ClampWithGrad.apply(x)
+
+
+def total_variation(pixels: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels, per image (B,)."""
+    dx = (pixels[..., :, 1:] - pixels[..., :, :-1]).abs().flatten(1).mean(1)
+    dy = (pixels[..., 1:, :] - pixels[..., :-1, :]).abs().flatten(1).mean(1)
+    return dx + dy
+
+
+def ellipse_mask(cells: int, generator: torch.Generator) -> torch.Tensor:
+    """A (cells, cells) float mask of one ellipse at a seeded place near the centre, a quarter to half the side."""
+    cx, cy, rx, ry = (
+        torch.rand(4, generator=generator) * torch.tensor([0.3, 0.3, 0.15, 0.15])
+        + torch.tensor([0.35, 0.35, 0.15, 0.15])
+    ).tolist()
+    grid = (torch.arange(cells) + 0.5) / cells
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    return (((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2).le(1).float()
+
+
+def upsample(mask: torch.Tensor, side: int) -> torch.Tensor:
+    """A (1, 1, cells, cells) mask at (1, 1, side, side) pixels, nearest-neighbour."""
+    return F.interpolate(mask, size=(side, side), mode="nearest")
 
 
 def initial_latents(
@@ -60,15 +106,31 @@ def initial_latents(
     generator: torch.Generator,
     init_image: Image.Image | None,
     device: torch.device,
+    init: str = "tokens",
+    fill: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> torch.Tensor:
-    """Shared start latents for every batch member: random codebook tokens or an encoded init image."""
+    """Shared start latents for every batch member: random codebook tokens, an encoded init image, or a blob.
+
+    The blob start is the background (`fill`) everywhere but one ellipse of cells at a seeded place, which
+    holds random codebook tokens: one place where something is, with no colour or shape given in advance (an
+    encoded grey blob would not do: a VQGAN that never saw grey turns it into one of its own colours).
+    """
     cells = max(size // vqgan.downsample, 1)
+    side = cells * vqgan.downsample
     if init_image is not None:
-        pixels = pil_to_tensor([init_image])[0][None].to(device)
-        side = cells * vqgan.downsample
+        pixels = pil_to_tensor([init_image])[0][None]
         pixels = F.interpolate(pixels, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
         with torch.no_grad():
-            z = vqgan.encode(pixels * 2 - 1)
+            z = vqgan.encode(pixels.to(device) * 2 - 1)
+    elif init == "blob":
+        # Encode the fill colour with a grey ellipse in it (on the VQGAN's own ground: a flat picture would
+        # starve its encoder's GroupNorm), then replace the ellipse's cells by random codebook tokens.
+        mask = ellipse_mask(cells, generator).to(device)[None, None]
+        inside = upsample(mask, side)
+        pixels = torch.tensor(fill, dtype=torch.float32).view(1, 3, 1, 1).to(device) * (1 - inside) + 0.5 * inside
+        tokens = torch.randint(vqgan.config.n_embed, (1, cells, cells), generator=generator).to(device)
+        with torch.no_grad():
+            z = vqgan.encode(pixels * 2 - 1) * (1 - mask) + vqgan.tokens_to_latents(tokens) * mask
     else:
         tokens = torch.randint(vqgan.config.n_embed, (1, cells, cells), generator=generator).to(device)
         z = vqgan.tokens_to_latents(tokens).detach()
@@ -99,16 +161,17 @@ def generate_images(
     weights = torch.ones(n_prompts, device=device) if weights is None else weights.to(device, targets.dtype)
     if weights.shape != (n_prompts,):
         raise ValueError(f"weights must have shape ({n_prompts},), got {tuple(weights.shape)}")
-    z = initial_latents(vqgan, batch, config.size, generator, init_image, device).requires_grad_(True)
+    z = initial_latents(vqgan, batch, config.size, generator, init_image, device, config.init, config.fill)
+    z.requires_grad_(True)
     codebook = vqgan.codebook.detach()
     z_min = codebook.min(0).values.view(1, -1, 1, 1)
     z_max = codebook.max(0).values.view(1, -1, 1, 1)
     optimizer = torch.optim.Adam([z], lr=config.lr)
-    cutouts = MakeCutouts(tower.image_size, config.cutn, config.cut_pow, config.noise)
+    cutouts = MakeCutouts(tower.image_size, config.cutn, config.cut_pow, config.noise, config.augment, config.fill)
     step = -1
     for step in range(config.steps):
         optimizer.zero_grad(set_to_none=True)
-        pixels = clamp_straight_through((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
+        pixels = clamp_with_grad((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
         # The tower runs on cut_batch cutouts at a time, each chunk back-propagated to the pixels at once,
         # so its activations never exist for all cutouts together; the decoder is back-propagated once.
         leaf = pixels.detach().requires_grad_(True)
@@ -124,6 +187,10 @@ def generate_images(
             per_image += loss.detach()
             first = F.normalize(embeds[:, :, 0].detach(), dim=-1) * targets[None, :, 0]
             similarity += first.sum((-1, 0)) / config.cutn
+        if config.tv_weight > 0:
+            tv = config.tv_weight * total_variation(leaf)
+            tv.sum().backward()
+            per_image += tv.detach()
         pixels.backward(leaf.grad)
         optimizer.step()
         with torch.no_grad():
