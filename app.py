@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from gradio_client.utils import is_valid_file  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image, parse_volume  # noqa: E402
 from wavbrivl.data.image import IMAGE_SUFFIXES  # noqa: E402
@@ -199,6 +200,15 @@ def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_se
     return frame, text + "".join(f"\n- {n}" for n in clip.notes)
 
 
+DISPLAY_SIDE = 256  # small generated pictures are shown at least this large, enlarged without blur
+
+
+def enlarged(image: Image.Image) -> Image.Image:
+    """The picture enlarged by a whole factor with nearest-neighbour, so a 64 px result is seen as it is."""
+    factor = max(1, DISPLAY_SIDE // max(image.size))
+    return image if factor == 1 else image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+
+
 def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
     """The Blocks UI; every handler calls the pipeline and turns user errors into gr.Error."""
     defaults = pipe.generation_config()
@@ -262,7 +272,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         try:
             sound = _embed_sound(audio, float(volume_db)) if audio is not None else None
             for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
-                image = step.images[0]
+                image = enlarged(step.images[0])
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
                 if step.final or step.step % every == 0:
                     strip.append((image, "final" if step.final else f"step {step.step}"))
@@ -308,7 +318,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             for step in pipe.generate(embedded, config=config):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                yield list(zip(step.images, labels)), f"seed {seed} — {label}", table
+                yield [(enlarged(im), text) for im, text in zip(step.images, labels)], f"seed {seed} — {label}", table
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
@@ -338,7 +348,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             text_query = gr.Textbox(
                 "",
                 label="…or rank by a text instead of the sound (text tower)",
-                placeholder="a large orange hexagon",
+                placeholder="a large yellow triangle",
                 interactive=pipe.text_tower is not None,
             )
             rank_btn = gr.Button("Rank images by the sound", variant="primary")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from gradio_client import handle_file
+from PIL import Image
 
 from tests.conftest import SR, tone
 
@@ -35,6 +37,10 @@ def test_generate_streams_every_step(client, wav):
     assert len(outputs) >= 5  # 4 steps + the final image
     assert "final" in outputs[-1][3] and "seed 1" in outputs[-1][3]
     assert len(outputs[-1][2]["data"]) == 5  # the similarity curve has every step
+    shown = np.asarray(Image.open(outputs[-1][0]).convert("RGB")).astype(int)
+    assert shown.shape == (256, 256, 3)  # 32 px enlarged 8x without blur: every 8 x 8 block is one colour
+    blocks = shown.reshape(32, 8, 32, 8, 3)
+    assert (blocks == blocks[:, :1, :, :1]).all()
 
 
 def test_volume_study_one_image_per_volume_per_step(client, wav):

@@ -10,7 +10,8 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.factory import TOYWORLD_DIR
 from wavbrivl.toyworld import CLASSES, ToyWorld
 from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
-from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld, foreground_fraction, spearman
+from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld, spearman
+from wavbrivl.toyworld.judge import judge
 from wavbrivl.toyworld.world import level_to_size
 from wavbrivl.training.metrics import retrieval_metrics
 
@@ -18,18 +19,21 @@ from wavbrivl.training.metrics import retrieval_metrics
 def test_world_is_deterministic_and_structured():
     a, b = ToyWorld(3).example(5), ToyWorld(3).example(5)
     assert np.array_equal(a.audio, b.audio) and np.array_equal(np.asarray(a.image), np.asarray(b.image))
-    assert len(CLASSES) >= 8 and len({c.colour for c in CLASSES}) == len(CLASSES)
-    assert len({(c.pitch_hz, c.timbre, c.rhythm_hz) for c in CLASSES}) == len(CLASSES)
+    assert len(CLASSES) >= 8 and len({(c.colour, c.shape) for c in CLASSES}) == len(CLASSES)
+    assert len({(c.pitch_hz, c.timbre) for c in CLASSES}) == len(CLASSES)
+    for a in CLASSES:  # pitch names the shape and timbre the colour, as the world says
+        for b in CLASSES:
+            assert (a.pitch_hz == b.pitch_hz) == (a.shape == b.shape)
+            assert (a.timbre == b.timbre) == (a.colour == b.colour)
     quiet, loud = ToyWorld(0).example(1, label=2, level_db=-28), ToyWorld(0).example(1, label=2, level_db=-6)
     assert np.abs(loud.audio).max() > 10 * np.abs(quiet.audio).max()
-    import torchvision.transforms.functional as TF
-
-    area = [float(foreground_fraction(TF.to_tensor(e.image)[None])[0]) for e in (quiet, loud)]
+    area = [judge(e.image).object_area for e in (quiet, loud)]
     assert area[1] > 3 * area[0] and level_to_size(-6) > level_to_size(-28)
 
 
 def test_metric_helpers_on_hand_computed_cases():
     assert spearman(np.array([1, 2, 3, 4]), np.array([10, 20, 15, 40])) == pytest.approx(0.8)
+    assert spearman(np.array([1, 2, 3]), np.array([5, 5, 5])) == 0.0  # no order at all is no correlation
     audio = torch.eye(3)
     image = torch.tensor([[0.0, 1, 0], [1, 0, 0], [0, 0, 1]])
     m = retrieval_metrics(audio, image)
@@ -58,8 +62,12 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
     assert metrics["image_size_correlation"] >= 0.9
     assert metrics["vqgan_psnr_db"] >= 25.0
     assert metrics["audio_to_image_class_r1"] >= 0.9
-    assert metrics["generation_class_accuracy"] >= 0.8
-    assert metrics["volume_size_spearman_pixels_mean"] >= 0.8
+    # Generations at the set's (the app's) defaults, every class x seeds 0-2, graded by the pixel judge that no
+    # tower guided (tests/test_judge.py calibrates it).
+    assert metrics["judge_colour_rate"] >= 0.9
+    assert metrics["judge_one_object_rate"] >= 0.75
+    assert metrics["volume_area_spearman_min_class"] >= 0.8  # louder, bigger object: for every class
+    assert metrics["judge_shape_rate"] >= 0.5  # goal 0.75; chance is 0.25 (4 shapes)
     text = evaluate_text(shipped, world.examples(20_000, 200))
     print(text)
     assert text["zero_shot_audio_class_accuracy"] >= 0.8  # chance 1/8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -30,7 +31,9 @@ class GenerationConfig:
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # the cutouts' augmentation suite
     tv_weight: float = 0.0  # total-variation penalty on the pixels (0: off)
-    init: str = "tokens"  # start: "tokens" (random codebook tokens) or "blob" (one neutral blob, see below)
+    init: str = "tokens"  # start: "tokens" (random codebook tokens) or "blob" (one blob, see initial_latents)
+    starts: int = 1  # blob start: this many candidate blobs of evenly spaced hues per image...
+    start_steps: int = 10  # ...optimised for this many steps, after which each image keeps its best candidate
     fill: tuple[float, float, float] = (0.0, 0.0, 0.0)  # padding colour of geometric augmentation
 
     def __post_init__(self) -> None:
@@ -84,7 +87,7 @@ def total_variation(pixels: torch.Tensor) -> torch.Tensor:
 
 
 def ellipse_mask(cells: int, generator: torch.Generator) -> torch.Tensor:
-    """A (cells, cells) float mask of one ellipse at a seeded place near the centre, a quarter to half the side."""
+    """A (cells, cells) float mask of one ellipse at a seeded place near the centre, 0.3 to 0.6 of the side."""
     cx, cy, rx, ry = (
         torch.rand(4, generator=generator) * torch.tensor([0.3, 0.3, 0.15, 0.15])
         + torch.tensor([0.35, 0.35, 0.15, 0.15])
@@ -92,11 +95,6 @@ def ellipse_mask(cells: int, generator: torch.Generator) -> torch.Tensor:
     grid = (torch.arange(cells) + 0.5) / cells
     yy, xx = torch.meshgrid(grid, grid, indexing="ij")
     return (((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2).le(1).float()
-
-
-def upsample(mask: torch.Tensor, side: int) -> torch.Tensor:
-    """A (1, 1, cells, cells) mask at (1, 1, side, side) pixels, nearest-neighbour."""
-    return F.interpolate(mask, size=(side, side), mode="nearest")
 
 
 def initial_latents(
@@ -108,12 +106,16 @@ def initial_latents(
     device: torch.device,
     init: str = "tokens",
     fill: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    starts: int = 1,
 ) -> torch.Tensor:
-    """Shared start latents for every batch member: random codebook tokens, an encoded init image, or a blob.
+    """Start latents (starts * batch, ...), candidate-major, shared by the batch members: random codebook
+    tokens, an encoded init image, or blobs.
 
-    The blob start is the background (`fill`) everywhere but one ellipse of cells at a seeded place, which
-    holds random codebook tokens: one place where something is, with no colour or shape given in advance (an
-    encoded grey blob would not do: a VQGAN that never saw grey turns it into one of its own colours).
+    A blob start is the encoded picture of the background (`fill`) with one ellipse at a seeded place: one place
+    where something is, with no shape given in advance. One start is mid-grey; several take evenly spaced hues,
+    because the optimisation rarely changes an object's colour much (a VQGAN trained on a few colours has no
+    grey, and moving between its colours crosses codes that please no tower), so the colour must be among the
+    candidates, and the loop keeps the best one.
     """
     cells = max(size // vqgan.downsample, 1)
     side = cells * vqgan.downsample
@@ -123,14 +125,13 @@ def initial_latents(
         with torch.no_grad():
             z = vqgan.encode(pixels.to(device) * 2 - 1)
     elif init == "blob":
-        # Encode the fill colour with a grey ellipse in it (on the VQGAN's own ground: a flat picture would
-        # starve its encoder's GroupNorm), then replace the ellipse's cells by random codebook tokens.
-        mask = ellipse_mask(cells, generator).to(device)[None, None]
-        inside = upsample(mask, side)
-        pixels = torch.tensor(fill, dtype=torch.float32).view(1, 3, 1, 1).to(device) * (1 - inside) + 0.5 * inside
-        tokens = torch.randint(vqgan.config.n_embed, (1, cells, cells), generator=generator).to(device)
+        inside = ellipse_mask(side, generator)[None, None]
+        hues = [(0.5, 0.5, 0.5)] if starts == 1 else [colorsys.hsv_to_rgb(k / starts, 0.75, 0.9) for k in range(starts)]
+        colours = torch.tensor(hues, dtype=torch.float32).view(-1, 3, 1, 1)
+        pixels = torch.tensor(fill, dtype=torch.float32).view(1, 3, 1, 1) * (1 - inside) + colours * inside
         with torch.no_grad():
-            z = vqgan.encode(pixels * 2 - 1) * (1 - mask) + vqgan.tokens_to_latents(tokens) * mask
+            z = vqgan.encode(pixels.to(device) * 2 - 1)
+        return z.repeat_interleave(batch, dim=0)
     else:
         tokens = torch.randint(vqgan.config.n_embed, (1, cells, cells), generator=generator).to(device)
         z = vqgan.tokens_to_latents(tokens).detach()
@@ -161,31 +162,39 @@ def generate_images(
     weights = torch.ones(n_prompts, device=device) if weights is None else weights.to(device, targets.dtype)
     if weights.shape != (n_prompts,):
         raise ValueError(f"weights must have shape ({n_prompts},), got {tuple(weights.shape)}")
-    z = initial_latents(vqgan, batch, config.size, generator, init_image, device, config.init, config.fill)
+    starts = config.starts if config.init == "blob" and init_image is None else 1
+    z = initial_latents(vqgan, batch, config.size, generator, init_image, device, config.init, config.fill, starts)
     z.requires_grad_(True)
+    all_targets = targets.repeat(starts, 1, 1)  # candidate-major, like z
     codebook = vqgan.codebook.detach()
     z_min = codebook.min(0).values.view(1, -1, 1, 1)
     z_max = codebook.max(0).values.view(1, -1, 1, 1)
     optimizer = torch.optim.Adam([z], lr=config.lr)
     cutouts = MakeCutouts(tower.image_size, config.cutn, config.cut_pow, config.noise, config.augment, config.fill)
     step = -1
+    per_image = torch.zeros(starts * batch, device=device)
     for step in range(config.steps):
+        if starts > 1 and step == config.start_steps:  # each image keeps its best candidate start
+            best = per_image.view(starts, batch).argmin(0)
+            z = z.detach().view(starts, batch, *z.shape[1:])[best, torch.arange(batch)].requires_grad_(True)
+            optimizer, starts, all_targets = torch.optim.Adam([z], lr=config.lr), 1, targets
         optimizer.zero_grad(set_to_none=True)
         pixels = clamp_with_grad((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
         # The tower runs on cut_batch cutouts at a time, each chunk back-propagated to the pixels at once,
         # so its activations never exist for all cutouts together; the decoder is back-propagated once.
         leaf = pixels.detach().requires_grad_(True)
         views = cutouts(leaf, generator)  # (cutn, B, 3, S, S)
-        per_image = torch.zeros(batch, device=device)
-        similarity = torch.zeros(batch, device=device)
+        rows = starts * batch
+        per_image = torch.zeros(rows, device=device)
+        similarity = torch.zeros(rows, device=device)
         for start in range(0, config.cutn, config.cut_batch):
             chunk = views[start : start + config.cut_batch]
-            embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], batch, 1, -1)
-            distances = spherical_distance_sq(embeds, targets[None])  # (cuts, B, P)
+            embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], rows, 1, -1)
+            distances = spherical_distance_sq(embeds, all_targets[None])  # (cuts, B, P)
             loss = (distances * weights).sum((0, 2)) / config.cutn  # (B,)
             loss.sum().backward(retain_graph=start + config.cut_batch < config.cutn)
             per_image += loss.detach()
-            first = F.normalize(embeds[:, :, 0].detach(), dim=-1) * targets[None, :, 0]
+            first = F.normalize(embeds[:, :, 0].detach(), dim=-1) * all_targets[None, :, 0]
             similarity += first.sum((-1, 0)) / config.cutn
         if config.tv_weight > 0:
             tv = config.tv_weight * total_variation(leaf)
@@ -195,7 +204,10 @@ def generate_images(
         optimizer.step()
         with torch.no_grad():
             z.copy_(torch.maximum(torch.minimum(z, z_max), z_min))
-        yield GenerationStep(step, config.steps, pixels.detach().cpu(), similarity.tolist(), per_image.tolist())
+        shown = per_image.view(starts, batch).argmin(0) * batch + torch.arange(batch, device=device)
+        yield GenerationStep(
+            step, config.steps, pixels.detach()[shown].cpu(), similarity[shown].tolist(), per_image[shown].tolist()
+        )
         if should_stop is not None and should_stop():
             break
     with torch.no_grad():

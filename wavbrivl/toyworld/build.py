@@ -13,21 +13,38 @@ import torch
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
 from wavbrivl.factory import TINY_WAVLM, WAVLM_NO_DROPOUT, Provenance
+from wavbrivl.generation.cutouts import AugmentConfig
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.card import write_model_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
+from wavbrivl.toyworld.negatives import negatives
 from wavbrivl.toyworld.train_image import train_image_tower
 from wavbrivl.toyworld.train_text import train_text_tower
 from wavbrivl.toyworld.train_vqgan import train_vqgan
-from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
+from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.trainer import TrainConfig, train
 
 TOY_WAVLM = {**TINY_WAVLM, "hidden_size": 64, "intermediate_size": 128, **WAVLM_NO_DROPOUT}
-# Near-whole-picture cutouts (cut_pow 0.2) and light noise: in this world a crop of a shape looks like a
-# bigger shape, so small crops would blur the size (= loudness) signal. Chosen on seeds 0-1 of ToyWorld(777).
-GENERATION_DEFAULTS = {"steps": 30, "size": 64, "lr": 0.3, "cutn": 8, "cut_batch": 8, "cut_pow": 0.2, "noise": 0.02}
+# VQGAN-CLIP guidance (cutouts from the tower's input size to the whole picture, affine + perspective + small
+# colour jitter, noise, ClampWithGrad) from a blob on the world's background: a single-object start.
+# The augmentation pads with the background colour, so no edge colour leaks inward. Chosen with the pixel judge
+# on ToyWorld(99) targets during development (BENCHMARKS.md, "Generation ablation").
+GENERATION_DEFAULTS = {
+    "steps": 50,
+    "size": 64,
+    "lr": 0.05,  # the toy codebook's spread is ~0.18 per dimension: larger steps jump between unrelated codes
+    "cutn": 8,
+    "cut_batch": 8,
+    "cut_pow": 1.0,
+    "noise": 0.05,
+    "init": "blob",
+    "starts": 6,  # six blobs of evenly spaced hues for the first 8 steps; each image keeps its best
+    "start_steps": 8,
+    "fill": [round(v / 255, 4) for v in BACKGROUND],
+    "augment": asdict(AugmentConfig()),
+}
 
 
 @dataclass
@@ -38,7 +55,9 @@ class ToyBuildConfig:
     seed: int = 0
     train_examples: int = 2400
     held_out_examples: int = 400
-    image_steps: int = 500
+    image_steps: int = 600
+    negatives: int = 800  # hard negatives for the image tower (scattered blobs, shuffled tiles, stripes)
+    adversarial_eps: float = 0.05  # image tower trained on one-step PGD pictures in this L-inf ball
     vqgan_steps: int = 1500
     audio_steps: int = 800
     audio_batch: int = 64
@@ -55,7 +74,9 @@ class ToyBuildConfig:
             seed,
             train_examples=384,
             held_out_examples=96,
-            image_steps=120,
+            image_steps=100,
+            negatives=128,
+            adversarial_eps=0.0,
             vqgan_steps=100,
             audio_steps=120,
             audio_batch=32,
@@ -98,7 +119,18 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
 
     log(f"[1/5] image tower: {config.image_steps} steps on {len(train_set)} pictures")
     t = time.perf_counter()
-    tower = train_image_tower(pixels, labels, sizes, len(CLASSES), config.image_steps, seed=config.seed)
+    hard = torch.stack(pil_to_tensor(negatives(world, 0, config.negatives))) if config.negatives else None
+    tower = train_image_tower(
+        pixels,
+        labels,
+        sizes,
+        len(CLASSES),
+        config.image_steps,
+        seed=config.seed,
+        negatives=hard,
+        adversarial_eps=config.adversarial_eps,
+        adversarial_steps=1,
+    )
     timings["image_tower"] = time.perf_counter() - t
 
     log(f"[2/5] VQGAN: {config.vqgan_steps} steps")

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
+from scipy import stats
 
+from wavbrivl.generation import GenerationConfig
 from wavbrivl.models.image_tower import pil_to_tensor
+from wavbrivl.toyworld.judge import class_colour_index, judge
 from wavbrivl.toyworld.train_vqgan import psnr
-from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
+from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.metrics import retrieval_metrics
 
 MID_LEVEL_DB = -17.0
 STUDY_VOLUMES_DB = (-12.0, -6.0, 0.0, 6.0, 12.0)
-
-
-def foreground_fraction(pixels: torch.Tensor, threshold: float = 60 / 255) -> torch.Tensor:
-    """Share of pixels that differ clearly from the world's background colour, per image (B, 3, H, W)."""
-    background = torch.tensor(BACKGROUND, dtype=pixels.dtype).view(1, 3, 1, 1) / 255
-    return ((pixels - background).abs().amax(1) > threshold).float().flatten(1).mean(1)
+GENERATION_SEEDS = (0, 1, 2)
+VOLUME_STUDY_SEEDS = (0,)  # one volume study per class (five pictures each): the study is the costly part
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation (no ties expected)."""
-    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
-    return float(np.corrcoef(rx, ry)[0, 1])
+    """Spearman rank correlation (ties share their mean rank); 0 when either side is constant."""
+    rho = stats.spearmanr(x, y).statistic
+    return 0.0 if np.isnan(rho) else float(rho)
 
 
 def _embed(tower, examples: list[ToyExample]) -> torch.Tensor:
@@ -37,9 +38,9 @@ def _embed(tower, examples: list[ToyExample]) -> torch.Tensor:
 
 
 def evaluate_toyworld(
-    pipe, train: list[ToyExample], held_out: list[ToyExample], seed: int = 0, steps: int = 30, size: int = 64
+    pipe, train: list[ToyExample], held_out: list[ToyExample], seed: int = 0, config: GenerationConfig | None = None
 ) -> dict[str, float]:
-    """Image tower class accuracy / size correlation, VQGAN PSNR, audio→image R@1, generation class and volume."""
+    """Image tower class accuracy / size correlation, VQGAN PSNR, audio→image R@1, and the judged generations."""
     tower = pipe.image_tower
     train_e, test_e = _embed(tower, train), _embed(tower, held_out)
     train_y = torch.tensor([e.label for e in train])
@@ -63,35 +64,61 @@ def evaluate_toyworld(
 
     audio = pipe.embed_audio([(16000, e.audio) for e in held_out]).embeddings
     retrieval = retrieval_metrics(audio, test_e, labels=test_y)
-
-    world = ToyWorld(seed + 777)
-    clips = [(16000, world.example(c, label=c, level_db=MID_LEVEL_DB).audio) for c in range(len(CLASSES))]
-    config = pipe.generation_config(steps=steps, size=size, seed=seed)
-    final = pipe.generate_final(clips, 0.0, config)
-    with torch.no_grad():
-        gen_e = tower.encode_pixels(final.pixels.to(pipe.device)).cpu()
-    gen_class = (gen_e @ centroids.T).argmax(1)
-    generation_accuracy = float((gen_class == torch.arange(len(CLASSES))).float().mean())
-
-    correlations, tower_correlations = [], []
-    for clip in clips:
-        study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), config)
-        fg = foreground_fraction(study.pixels).numpy()
-        correlations.append(spearman(np.array(STUDY_VOLUMES_DB), fg))
-        with torch.no_grad():
-            e = tower.encode_pixels(study.pixels.to(pipe.device)).cpu()
-        readout = (torch.cat([e, torch.ones(len(e), 1)], 1).double() @ weights).squeeze(1).numpy()
-        tower_correlations.append(spearman(np.array(STUDY_VOLUMES_DB), readout))
-    return {
+    metrics = {
         "image_class_accuracy": accuracy,
         "image_size_correlation": size_corr,
         "vqgan_psnr_db": psnr_db,
         "audio_to_image_class_r1": retrieval["a2i_r1"],
         "image_to_audio_class_r1": retrieval["i2a_r1"],
-        "generation_class_accuracy": generation_accuracy,
-        "volume_size_spearman_pixels_mean": float(np.mean(correlations)),
-        "volume_size_spearman_pixels_min": float(np.min(correlations)),
-        "volume_size_spearman_tower_mean": float(np.mean(tower_correlations)),
+    }
+    metrics.update(judge_generations(pipe, world_seed=seed + 777, config=config))
+    return metrics
+
+
+def class_sounds(world_seed: int, level_db: float = MID_LEVEL_DB) -> list[tuple[int, np.ndarray]]:
+    """One sound per class at level_db, from a world the build never saw."""
+    world = ToyWorld(world_seed)
+    return [(16000, world.example(c, label=c, level_db=level_db).audio) for c in range(len(CLASSES))]
+
+
+def judge_generations(
+    pipe, world_seed: int = 777, seeds: tuple[int, ...] = GENERATION_SEEDS, config: GenerationConfig | None = None
+) -> dict[str, float]:
+    """Generate from every class's sound with every seed (the model set's defaults unless config is given) and
+    grade the pictures with the pixel judge, which no tower guides: colour, one object, shape, and the volume
+    study's Spearman(volume, object area) per class."""
+    config = config or pipe.generation_config()
+    clips = class_sounds(world_seed)
+    rows: list[tuple[bool, bool, bool, float]] = []
+    rho = np.zeros((len(VOLUME_STUDY_SEEDS), len(CLASSES)))
+    for seed in seeds:
+        run = replace(config, seed=seed)
+        final = pipe.generate_final(clips, 0.0, run)
+        for label, picture in enumerate(final.pixels):
+            verdict, shape = judge(picture), CLASSES[label].shape
+            rows.append(
+                (
+                    verdict.colour == class_colour_index(label),
+                    verdict.one_object,
+                    verdict.shape == shape,
+                    verdict.overlap(shape),
+                )
+            )
+    for s, seed in enumerate(VOLUME_STUDY_SEEDS):
+        for label, clip in enumerate(clips):
+            study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), replace(config, seed=seed))
+            areas = [judge(p).object_area for p in study.pixels]
+            rho[s, label] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
+    table = np.array(rows, dtype=float)
+    per_class = rho.mean(0)
+    return {
+        "judge_colour_rate": float(table[:, 0].mean()),
+        "judge_one_object_rate": float(table[:, 1].mean()),
+        "judge_shape_rate": float(table[:, 2].mean()),
+        "judge_shape_iou_mean": float(table[:, 3].mean()),
+        "judge_all_three_rate": float(table[:, :3].all(1).mean()),
+        "volume_area_spearman_min_class": float(per_class.min()),
+        "volume_area_spearman_mean": float(per_class.mean()),
     }
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import kornia.enhance as KE
 import torch
 import torch.nn.functional as F
 
 from wavbrivl.configs import VQGANConfig, small_vqgan_config
 from wavbrivl.models import VQGAN
 
-TOY_VQGAN_CONFIG = small_vqgan_config(embed_dim=32, n_embed=256, z_channels=32)
+# f8: a 64 px picture is 8 x 8 codes of 8 px, near the real f16 model's token geometry at 256 px (16 x 16 codes).
+# Coarse codes are what keep generation to whole shapes; at f2 (2 px codes) it could paint any texture.
+TOY_VQGAN_CONFIG = small_vqgan_config(embed_dim=32, n_embed=512, z_channels=32, ch_mult=(1, 2, 2, 4))
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -25,22 +29,33 @@ def train_vqgan(
     batch: int = 8,
     lr: float = 2e-3,
     seed: int = 0,
-    crop: int | None = 32,
+    crop: int | None = None,
     progress: Callable[[int, float], None] | None = None,
+    config: VQGANConfig | None = None,
+    colour_jitter: bool = True,
 ) -> VQGAN:
     """Fit encoder, codebook and decoder on [0, 1] pictures (L1 + MSE + the quantiser's codebook loss).
 
     Dead codes are re-seeded from encoder outputs every 100 steps so the whole codebook stays in use.
+    colour_jitter trains on pictures with random hue and saturation (greys included), so the codebook covers
+    every colour between the world's few: generation can then move an object's colour gradually, and a neutral
+    start stays neutral instead of snapping to one of the world's colours.
     """
     torch.manual_seed(seed)
-    model = VQGAN(VQGANConfig(TOY_VQGAN_CONFIG.embed_dim, TOY_VQGAN_CONFIG.n_embed, dict(TOY_VQGAN_CONFIG.ddconfig)))
+    config = config or TOY_VQGAN_CONFIG
+    model = VQGAN(VQGANConfig(config.embed_dim, config.n_embed, dict(config.ddconfig)))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.9))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
     usage = torch.zeros(model.config.n_embed)
     model.train()
     for step in range(steps):
-        x = pixels[torch.randint(len(pixels), (batch,), generator=gen)] * 2 - 1
+        x = pixels[torch.randint(len(pixels), (batch,), generator=gen)]
+        if colour_jitter:
+            hue = (torch.rand(batch, generator=gen) * 2 - 1) * math.pi
+            saturation = torch.rand(batch, generator=gen) * 1.2
+            x = KE.adjust_saturation(KE.adjust_hue(x, hue), saturation).clamp(0, 1)
+        x = x * 2 - 1
         if crop and crop < x.shape[-1]:  # fully convolutional: train on crops, use on whole pictures
             top, left = (int(v) for v in torch.randint(x.shape[-1] - crop + 1, (2,), generator=gen))
             x = x[:, :, top : top + crop, left : left + crop]
