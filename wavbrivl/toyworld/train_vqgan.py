@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-import kornia.enhance as KE
 import torch
 import torch.nn.functional as F
 
@@ -32,14 +30,10 @@ def train_vqgan(
     crop: int | None = None,
     progress: Callable[[int, float], None] | None = None,
     config: VQGANConfig | None = None,
-    colour_jitter: bool = True,
 ) -> VQGAN:
     """Fit encoder, codebook and decoder on [0, 1] pictures (L1 + MSE + the quantiser's codebook loss).
 
     Dead codes are re-seeded from encoder outputs every 100 steps so the whole codebook stays in use.
-    colour_jitter trains on pictures with random hue and saturation (greys included), so the codebook covers
-    every colour between the world's few: generation can then move an object's colour gradually, and a neutral
-    start stays neutral instead of snapping to one of the world's colours.
     """
     torch.manual_seed(seed)
     config = config or TOY_VQGAN_CONFIG
@@ -50,12 +44,7 @@ def train_vqgan(
     usage = torch.zeros(model.config.n_embed)
     model.train()
     for step in range(steps):
-        x = pixels[torch.randint(len(pixels), (batch,), generator=gen)]
-        if colour_jitter:
-            hue = (torch.rand(batch, generator=gen) * 2 - 1) * math.pi
-            saturation = torch.rand(batch, generator=gen) * 1.2
-            x = KE.adjust_saturation(KE.adjust_hue(x, hue), saturation).clamp(0, 1)
-        x = x * 2 - 1
+        x = pixels[torch.randint(len(pixels), (batch,), generator=gen)] * 2 - 1
         if crop and crop < x.shape[-1]:  # fully convolutional: train on crops, use on whole pictures
             top, left = (int(v) for v in torch.randint(x.shape[-1] - crop + 1, (2,), generator=gen))
             x = x[:, :, top : top + crop, left : left + crop]
