@@ -31,9 +31,11 @@ def write_model_card(folder: Path, result: dict) -> Path:
         "ranking, generation and the volume control work with no downloads. They know nothing about real sounds",
         "or pictures.",
         "",
-        f"**The world.** {len(CLASSES)} classes, each a sound (pitch, timbre, rhythm) paired with a picture (shape,",
-        f"colour): {classes}. A sound's peak level ({LEVEL_RANGE_DB[0]:g} to {LEVEL_RANGE_DB[1]:g} dBFS) sets the",
-        f"shape's size ({SIZE_RANGE[0]:g} to {SIZE_RANGE[1]:g} of the picture side): louder sounds, bigger shapes.",
+        f"**The world.** {len(CLASSES)} classes, each a sound paired with a picture: {classes}. The sound's",
+        "pitch chooses the shape and its timbre the colour; every colour is shared by two shapes and every shape",
+        "by two colours, so a picture is known only by both. A sound's peak level",
+        f"({LEVEL_RANGE_DB[0]:g} to {LEVEL_RANGE_DB[1]:g} dBFS) sets the shape's size ({SIZE_RANGE[0]:g} to",
+        f"{SIZE_RANGE[1]:g} of the picture side): louder sounds, bigger shapes.",
         "Augmented with random phase, timing, pitch detune, position and pixel noise; deterministic per seed.",
         "",
         "**How it was built** (`wavbrivl toyworld build`): an image tower of the BriVL architecture (timm",
@@ -69,7 +71,7 @@ def write_model_card(folder: Path, result: dict) -> Path:
             "generation defaults (the app's), graded by the pixel judge (`wavbrivl/toyworld/judge.py`), which no",
             "tower guided: the object's median colour against the palette, one object (the largest connected region",
             "holds >= 80 % of the foreground), and the silhouette against the world's shapes (IoU after cropping to",
-            "the bounding box). The volume study generates -12, -6, 0, +6, +12 dB in one batch per class and seed",
+            "the bounding box). The volume study generates -12, -6, 0, +6, +12 dB in one batch per class (seed 0)",
             "and correlates the volume with the largest object's area (Spearman; the worst class is reported).",
         ]
     path = folder / "README.md"
