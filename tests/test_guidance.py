@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from wavbrivl.generation.cutouts import AugmentConfig, MakeCutouts
@@ -60,3 +61,20 @@ def test_total_variation_and_blob_place():
     b = ellipse_mask(8, torch.Generator().manual_seed(1))
     assert a.shape == (8, 8) and not torch.equal(a, b)
     assert 0.05 < a.mean() < 0.5 and 0.05 < b.mean() < 0.5  # one blob, not the whole picture
+
+
+def test_hue_starts_keep_one_image_per_target_and_are_seeded():
+    from wavbrivl.factory import tiny_components
+    from wavbrivl.generation import GenerationConfig, generate_images
+
+    _, tower, vqgan = tiny_components(seed=0)
+    targets = torch.nn.functional.normalize(
+        torch.randn(2, tower.embed_dim, generator=torch.Generator().manual_seed(0)), dim=-1
+    )
+    config = GenerationConfig(steps=4, size=32, cutn=2, cut_batch=2, init="blob", starts=3, start_steps=2, seed=5)
+    first = list(generate_images(vqgan, tower, targets, config))
+    again = list(generate_images(vqgan, tower, targets, config))
+    assert [s.pixels.shape[0] for s in first] == [2] * 5  # during and after the candidate phase, one image each
+    assert torch.equal(first[-1].pixels, again[-1].pixels)
+    with pytest.raises(ValueError, match="init"):
+        GenerationConfig(init="grey")

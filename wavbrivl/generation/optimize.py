@@ -40,6 +40,12 @@ class GenerationConfig:
         if isinstance(self.augment, dict):  # from a model set's model_index.json
             self.augment = AugmentConfig(**self.augment)
         self.fill = tuple(self.fill)
+        if self.init not in ("tokens", "blob"):
+            raise ValueError(f"init must be 'tokens' or 'blob', got {self.init!r}")
+        if self.starts < 1 or self.start_steps < 0:
+            raise ValueError(
+                f"starts must be at least 1 and start_steps at least 0, got {self.starts}, {self.start_steps}"
+            )
 
 
 @dataclass
