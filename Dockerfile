@@ -9,6 +9,7 @@ RUN useradd -m -u 1000 user
 ENV HOME=/home/user \
     PATH=/home/user/.local/bin:$PATH \
     GRADIO_ANALYTICS_ENABLED=False \
+    MALLOC_ARENA_MAX=2 \
     GRADIO_SERVER_NAME=0.0.0.0 \
     GRADIO_SERVER_PORT=7860 \
     HF_HOME=/home/user/.cache/huggingface \

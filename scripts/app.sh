@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} GRADIO_ANALYTICS_ENABLED=False
+# Few malloc arenas: a threaded server otherwise keeps growing its memory through fragmentation.
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 exec .venv/bin/python app.py "$@"

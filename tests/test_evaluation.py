@@ -209,7 +209,7 @@ def test_zero_shot_wording_can_be_replaced(layouts, toy, tmp_path):
         prompt_names(classes, str(lines))
     # Swapping two classes' wording must swap the zero-shot answers: accuracy drops by those classes' share.
     swap = tmp_path / "swap.json"
-    swap.write_text(json.dumps({"red_circle": "green square", "green_square": "red circle"}))
+    swap.write_text(json.dumps({"red_circle": "blue circle", "blue_circle": "red circle"}))
     base = EvalConfig("esc50", str(layouts["esc50"]), cache=str(tmp_path / "c"))
     plain = run_task(toy, base)["metrics"]["zero_shot_accuracy"]
     base.class_names = str(swap)

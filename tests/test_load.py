@@ -31,6 +31,7 @@ def _free_port() -> int:
 def server():
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1"}
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # as scripts/app.sh and the Dockerfile start the app
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), "--device", "cpu"],
         cwd=ROOT,
