@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -92,3 +94,17 @@ def test_bad_files_name_the_file(tmp_path):
 def test_bytes_input(wav_file):
     clip = load_audio(wav_file.read_bytes())
     assert len(clip.waveform) == SR
+
+
+def test_the_sample_rate_is_stated_once():
+    """Decoding, resampling and windowing share one 16 kHz constant: no other module writes the number."""
+    import wavbrivl
+
+    root = Path(wavbrivl.__file__).parent
+    stated = [
+        f"{p.relative_to(root)}:{n}"
+        for p in root.rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if ("16000" in line or "16_000" in line) and "usual" not in line
+    ]
+    assert stated == ["data/audio.py:16"], stated

@@ -11,11 +11,11 @@ import torch
 from tests.eval_layouts import make_clotho, make_desed, make_esc50, make_us8k, make_vggsound
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
+from wavbrivl.data.audio import windows
 from wavbrivl.errors import WeightsError
 from wavbrivl.evaluation import EvalConfig, run_task
 from wavbrivl.evaluation.cache import EmbeddingStore, model_fingerprint
 from wavbrivl.evaluation.datasets import ClipItem
-from wavbrivl.evaluation.embed import windows
 from wavbrivl.evaluation.metrics import (
     accuracy,
     caption_scores,

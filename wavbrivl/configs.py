@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from wavbrivl.data.audio import SAMPLE_RATE
+
 T = TypeVar("T")
 
 
@@ -32,7 +34,7 @@ class AudioTowerConfig:
     mlp_hidden: int = 2048
     trainable_layers: int = 0  # 0: WavLM frozen; N: top-N transformer layers trained; -1: all
     loudness_features: bool = True  # feed the clip's level (dBFS) to the head so gain matters
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     # Regularisation of the trainable WavLM layers while training (frozen layers always run in eval mode):
     train_dropout: bool = False  # the WavLM config's dropout in trainable layers
     time_mask_prob: float = 0.0  # share of WavLM frames masked in training (spans of mask_time_length frames)

@@ -1,4 +1,5 @@
-"""Audio input: files, arrays and gradio tuples into mono float32 at 16 kHz."""
+"""Media input for every path (pipeline, app, evaluation, prepare, training): decoding, resampling and windowing
+files, arrays and gradio tuples into mono float32 at the one sample rate, 16 kHz."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from wavbrivl.errors import InputError
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = 16000  # WavLM's rate; the only place the project states it
 FILE_FORMATS = "wav, flac, ogg (Vorbis or Opus), mp3, m4a/aac, webm/opus, or the sound of an mp4 (or other) video"
 ACCEPTED = f"a sound file ({FILE_FORMATS}), a numpy array with its sample rate, or a (sample_rate, array) tuple"
 SILENCE_DBFS = -60.0
@@ -206,3 +207,17 @@ def load_audio(
     if peak == 0.0 or 20 * np.log10(peak) < SILENCE_DBFS:
         notes.append(f"the sound is silent or nearly so (peak below {SILENCE_DBFS:g} dBFS)")
     return AudioClip(np.ascontiguousarray(array, dtype=np.float32), SAMPLE_RATE, label, notes)
+
+
+def clip_window(audio: np.ndarray, start: float | None, seconds: float | None) -> tuple[float, np.ndarray]:
+    """[start, start+seconds) of 16 kHz audio, from 0 when start is unset or within 0.5 s of the end."""
+    begin = start if start is not None and start + 0.5 < len(audio) / SAMPLE_RATE else 0.0
+    end = len(audio) if seconds is None else int((begin + seconds) * SAMPLE_RATE)
+    return begin, audio[int(begin * SAMPLE_RATE) : end]
+
+
+def windows(waveform: np.ndarray, window: float) -> list[np.ndarray]:
+    """Consecutive non-overlapping windows of `window` seconds; a last partial one is kept if at least half."""
+    size = int(window * SAMPLE_RATE)
+    starts = range(0, max(len(waveform) - size // 2 + 1, 1), size)
+    return [np.pad(waveform[s : s + size], (0, max(0, size - len(waveform[s : s + size])))) for s in starts]

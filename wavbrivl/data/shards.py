@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image
 
+from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.errors import InputError
 
 SHARD_PATTERN = "shard-{:06d}.tar"
@@ -35,7 +36,7 @@ def encode_sample(sample: Sample) -> dict[str, Any]:
     """A Sample as the byte fields of a WebDataset record."""
     record: dict[str, Any] = {"__key__": sample.key}
     buf = io.BytesIO()
-    sf.write(buf, sample.audio, 16000, format="FLAC", subtype="PCM_16")
+    sf.write(buf, sample.audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
     record["audio.flac"] = buf.getvalue()
     if sample.frame is not None:
         buf = io.BytesIO()

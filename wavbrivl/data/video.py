@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from wavbrivl.data.audio import SAMPLE_RATE, decode_with_av
+from wavbrivl.data.audio import SAMPLE_RATE, clip_window, decode_with_av
 from wavbrivl.errors import InputError
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".flv"}
@@ -36,13 +36,6 @@ def _decode_audio(path: Path, what: str) -> np.ndarray:
         raise
     except Exception as err:  # noqa: BLE001 - FFmpeg errors come in many types
         raise InputError(f"{path}: cannot be decoded ({type(err).__name__}: {err})") from None
-
-
-def clip_window(audio: np.ndarray, start: float | None, seconds: float | None) -> tuple[float, np.ndarray]:
-    """[start, start+seconds) of 16 kHz audio, from 0 when start is unset or within 0.5 s of the end."""
-    begin = start if start is not None and start + 0.5 < len(audio) / 16000 else 0.0
-    end = len(audio) if seconds is None else int((begin + seconds) * 16000)
-    return begin, audio[int(begin * 16000) : end]
 
 
 def read_audio_track(path: str | Path, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
@@ -82,9 +75,9 @@ def extract_clip(
     """Audio of [start, start+seconds) (start 0 if the file is shorter) and one frame in that window."""
     path = Path(path)
     begin, clip = clip_window(_decode_audio(path, "video file"), start, seconds)
-    if len(clip) < 1600:
+    if len(clip) < SAMPLE_RATE // 10:
         raise InputError(f"{path}: audio shorter than 0.1 s")
-    span = len(clip) / 16000
+    span = len(clip) / SAMPLE_RATE
     if frame == "middle":
         at = begin + span / 2
     elif frame == "random":

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wavbrivl.data.audio import SAMPLE_RATE, AudioClip, load_audio
+from wavbrivl.data.audio import SAMPLE_RATE, AudioClip, clip_window, load_audio, windows
 from wavbrivl.data.video import (
     CONTAINER_AUDIO_SUFFIXES,
     VIDEO_SUFFIXES,
-    clip_window,
     extract_clip,
     read_audio_track,
 )
@@ -38,13 +37,6 @@ def read_clip(item: ClipItem, seconds: float) -> AudioClip:
         return load_audio(item.path, max_seconds=seconds, name=str(item.path))
     clip = load_audio(item.path, name=str(item.path))
     return AudioClip(clip_window(clip.waveform, item.start, seconds)[1], name=clip.name, notes=clip.notes)
-
-
-def windows(waveform: np.ndarray, window: float) -> list[np.ndarray]:
-    """Consecutive non-overlapping windows of `window` seconds; a last partial one is kept if at least half."""
-    size = int(window * SAMPLE_RATE)
-    starts = range(0, max(len(waveform) - size // 2 + 1, 1), size)
-    return [np.pad(waveform[s : s + size], (0, max(0, size - len(waveform[s : s + size])))) for s in starts]
 
 
 class Embedder:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.generation import GenerationConfig
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.judge import class_colour_index, judge
@@ -62,7 +63,7 @@ def evaluate_toyworld(
         ).clamp(0, 1)
     psnr_db = float(psnr(recon, pixels).mean())
 
-    audio = pipe.embed_audio([(16000, e.audio) for e in held_out]).embeddings
+    audio = pipe.embed_audio([(SAMPLE_RATE, e.audio) for e in held_out]).embeddings
     retrieval = retrieval_metrics(audio, test_e, labels=test_y)
     metrics = {
         "image_class_accuracy": accuracy,
@@ -78,7 +79,7 @@ def evaluate_toyworld(
 def class_sounds(world_seed: int, level_db: float = MID_LEVEL_DB) -> list[tuple[int, np.ndarray]]:
     """One sound per class at level_db, from a world the build never saw."""
     world = ToyWorld(world_seed)
-    return [(16000, world.example(c, label=c, level_db=level_db).audio) for c in range(len(CLASSES))]
+    return [(SAMPLE_RATE, world.example(c, label=c, level_db=level_db).audio) for c in range(len(CLASSES))]
 
 
 def judge_generations(
@@ -126,7 +127,7 @@ def evaluate_text(pipe, held_out: list[ToyExample]) -> dict[str, float]:
     """Text tower: zero-shot audio classification by class names, text→image class R@1, size-word ordering."""
     labels = torch.tensor([e.label for e in held_out])
     names = [c.name for c in CLASSES]
-    audio = pipe.embed_audio([(16000, e.audio) for e in held_out]).embeddings
+    audio = pipe.embed_audio([(SAMPLE_RATE, e.audio) for e in held_out]).embeddings
     zero_shot = float((torch.tensor(pipe.zero_shot(audio, names).predictions) == labels).float().mean())
     images = _embed(pipe.image_tower, held_out)
     best = pipe.rank_text(names, images).order[:, 0]

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-SAMPLE_RATE = 16000
+from wavbrivl.data.audio import SAMPLE_RATE
+
 IMAGE_SIZE = 64
 BACKGROUND = (24, 24, 28)
 LEVEL_RANGE_DB = (-30.0, -4.0)  # peak level of the sound, in dBFS

@@ -17,6 +17,7 @@ import torch.distributed as dist
 from torch import nn
 
 from wavbrivl.checkpoints import load_component, save_component
+from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.data.shards import list_shards
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.training.loss import ContrastiveLoss, EmbeddingQueue
@@ -211,7 +212,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     dtype = torch.float16 if config.precision == "fp16" else torch.bfloat16
     scaler = torch.amp.GradScaler("cuda", enabled=use_autocast and dtype == torch.float16)
 
-    clip = int(config.clip_seconds * 16000)
+    clip = int(config.clip_seconds * SAMPLE_RATE)
     stream = ShardStream(
         list_shards(config.shards), config.batch_size // config.accumulate, clip, config.seed, rank, world
     )
