@@ -18,8 +18,8 @@ ENV HOME=/home/user \
     GRADIO_TEMP_DIR=/home/user/.cache/gradio
 WORKDIR /home/user/app
 
-COPY --chown=user requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY --chown=user requirements-pinned.txt .
+RUN pip install --no-cache-dir -r requirements-pinned.txt
 
 COPY --chown=user . .
 RUN pip install --no-cache-dir --no-deps -e . && mkdir -p $HF_HOME $NUMBA_CACHE_DIR $GRADIO_TEMP_DIR \
@@ -27,5 +27,6 @@ RUN pip install --no-cache-dir --no-deps -e . && mkdir -p $HF_HOME $NUMBA_CACHE_
 USER user
 
 EXPOSE 7860
-# Real weights: set WAVBRIVL_IMAGE / WAVBRIVL_AUDIO / WAVBRIVL_VQGAN (paths or Hub ids) and pass --preset brivl.
+# Real weights: name them in wavbrivl.json, or set WAVBRIVL_PRESET=brivl and WAVBRIVL_IMAGE / WAVBRIVL_AUDIO /
+# WAVBRIVL_VQGAN (paths or Hub ids) as variables (README, "Hugging Face Spaces").
 CMD ["python", "app.py"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -13,6 +14,11 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+try:  # ZeroGPU: `spaces` must be imported before torch touches CUDA; elsewhere its decorator does nothing
+    import spaces  # noqa: F401
+except ImportError:
+    pass
+
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -22,7 +28,9 @@ from PIL import Image  # noqa: E402
 
 from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image, parse_volume  # noqa: E402
 from wavbrivl.data.image import IMAGE_SUFFIXES  # noqa: E402
-from wavbrivl.factory import OFFLINE_PRESET, PRESETS  # noqa: E402
+from wavbrivl.factory import OFFLINE_PRESET  # noqa: E402
+from wavbrivl.hosting import SHORT_CALL_SECONDS, ZEROGPU_MAX_SECONDS, generation_seconds, gpu, on_zero_gpu  # noqa: E402
+from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline  # noqa: E402
 from wavbrivl.toyworld.world import CLASSES  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
 from wavbrivl.zero_shot import class_prompts  # noqa: E402
@@ -200,6 +208,40 @@ def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_se
     return frame, text + "".join(f"\n- {n}" for n in clip.notes)
 
 
+def _number_or(value, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _within_one_gpu_call(handler, seconds):
+    """The streaming handler, refusing first (on ZeroGPU) a request whose declared GPU time is beyond one call."""
+
+    @functools.wraps(handler)
+    def run(*args):
+        need = seconds(*args)
+        if on_zero_gpu() and need > ZEROGPU_MAX_SECONDS:
+            raise gr.Error(
+                f"This request is estimated at {need} s of GPU time; a ZeroGPU call may last {ZEROGPU_MAX_SECONDS} s. "
+                "Lower the steps, the size or the cutouts (or the number of volumes)."
+            )
+        yield from handler(*args)
+
+    return run
+
+
+def _generation_seconds(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
+    """Declared GPU seconds of one Generate request (same arguments as the handler, as `spaces.GPU` wants)."""
+    return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8))
+
+
+def _study_seconds(audio, volumes_text, steps, seed, size, cutn):
+    """Declared GPU seconds of one Volume-study request: one image per volume."""
+    images = max(1, len(str(volumes_text or "").replace(",", " ").split()))
+    return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8), images)
+
+
 DISPLAY_SIDE = 256  # small generated pictures are shown at least this large, enlarged without blur
 
 
@@ -231,6 +273,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             gr.Warning(note)
         return embedded
 
+    @gpu(SHORT_CALL_SECONDS)
     def rank(audio, files, use_examples, volume_db, text_query=""):
         text_query = str(text_query or "").strip()
         if not text_query:
@@ -260,6 +303,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         )
         return gallery, bars
 
+    @gpu(_generation_seconds)
     def generate(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
         prompts = str(prompts or "").strip()
         if not prompts:
@@ -281,6 +325,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
+    @gpu(SHORT_CALL_SECONDS)
     def classify(audio, volume_db, classes_text, templates_text):
         _need_audio(audio)
         names = [c.strip() for c in str(classes_text or "").replace("\n", ",").split(",") if c.strip()]
@@ -298,6 +343,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         prompts = ", ".join(f"'{p}'" for p in class_prompts([top[0][0]], templates)[0])
         return frame, f"Best match: **{top[0][0]}** ({top[0][1]:+.3f}); prompts: {prompts}"
 
+    @gpu(_study_seconds)
     def volume_study(audio, volumes_text, steps, seed, size, cutn):
         _need_audio(audio)
         texts = str(volumes_text or "").replace(",", " ").split()
@@ -386,7 +432,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png")
             status = gr.Markdown()
             job = go.click(
-                generate,
+                _within_one_gpu_call(generate, _generation_seconds),
                 [audio, volume, steps, seed, size, lr, cutn, init, prompts],
                 [current, strip, curve, status],
                 api_name="generate",
@@ -403,7 +449,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             vstatus = gr.Markdown()
             cos_table = gr.Markdown()
             vjob = vgo.click(
-                volume_study,
+                _within_one_gpu_call(volume_study, _study_seconds),
                 [audio, volumes, vsteps, seed, size, cutn],
                 [side, vstatus, cos_table],
                 api_name="volume_study",
@@ -429,28 +475,17 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
 
 
 def main() -> None:
-    """Parse flags, load the pipeline, launch the server."""
+    """Parse flags, load the model set named by flags, Space variables or wavbrivl.json, launch the server."""
     parser = argparse.ArgumentParser(description="WavBriVL Gradio app")
-    parser.add_argument("--preset", default=OFFLINE_PRESET, choices=sorted(PRESETS))
-    parser.add_argument("--pretrained", default=None, help="a folder or Hub id written by save_pretrained")
-    parser.add_argument("--audio-weights", default=None)
-    parser.add_argument("--image-weights", default=None)
-    parser.add_argument("--vqgan-weights", default=None)
-    parser.add_argument("--text-weights", default=None)
-    parser.add_argument("--device", default=None)
+    add_model_args(parser)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args()
-    pipe = WavBriVLPipeline.load(
-        args.preset,
-        args.pretrained,
-        audio=args.audio_weights,
-        image=args.image_weights,
-        vqgan=args.vqgan_weights,
-        text=args.text_weights,
-        device=args.device,
-    )
-    demo = build_app(pipe)
+    choice = choice_from_args(args)
+    if choice.device is None and on_zero_gpu():
+        choice.device = "cuda"  # ZeroGPU: the set is placed on the GPU at start; each decorated call gets a GPU slice
+    log.info("model set: %s", {k: f"{getattr(choice, k)} ({v})" for k, v in choice.sources.items()})
+    demo = build_app(load_pipeline(choice))
     demo.queue(default_concurrency_limit=4, max_size=64).launch(server_name=args.host, server_port=args.port)
 
 

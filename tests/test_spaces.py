@@ -1,0 +1,181 @@
+"""Hosting: the Gradio-SDK Space layout, ZeroGPU's decorator on every GPU handler, and model choice in one place."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import types
+from importlib.metadata import version
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from packaging.requirements import Requirement
+
+from wavbrivl import hosting
+from wavbrivl.errors import InputError
+from wavbrivl.generation import GenerationConfig
+from wavbrivl.settings import choice_from_args, model_choice, read_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+GPU_HANDLERS = {"rank", "generate", "classify", "volume_study"}
+
+
+def _front_matter() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("---\n")[1]
+    return dict(line.split(": ", 1) for line in block.strip().splitlines())
+
+
+def _requirements(name: str) -> list[Requirement]:
+    lines = (ROOT / name).read_text().splitlines()
+    return [Requirement(line.split("#")[0].strip()) for line in lines if line.split("#")[0].strip()]
+
+
+def test_readme_front_matter_is_a_gradio_space_matching_what_is_installed():
+    meta = _front_matter()
+    assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py"
+    assert meta["sdk_version"] == version("gradio")  # the Space runs the Gradio the tests ran
+    assert meta["python_version"].strip('"') == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert (ROOT / meta["app_file"]).is_file() and (ROOT / "packages.txt").is_file()
+
+
+def test_the_space_requirements_are_satisfied_by_the_tested_pins():
+    """requirements.txt (what a Space installs) allows exactly what this suite runs on, and names `spaces`."""
+    space = _requirements("requirements.txt")
+    names = {r.name.lower() for r in space}
+    assert {"spaces", "gradio", "torch", "pandas"} <= names
+    for req in space:
+        installed = version(req.name)
+        assert req.specifier.contains(installed, prereleases=True), f"{req.name} {installed} is outside {req}"
+    pinned = {r.name.lower(): r for r in _requirements("requirements-pinned.txt")}
+    gradio_pin = str(pinned["gradio"].specifier)
+    assert gradio_pin == f"=={_front_matter()['sdk_version']}", gradio_pin
+
+
+def test_spaces_decorator_is_a_no_op_off_zero_gpu(monkeypatch):
+    import spaces
+
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+
+    def handler(x):
+        return x + 1
+
+    assert spaces.GPU(duration=5)(handler) is handler
+    assert hosting.gpu(7)(handler)(1) == 2 and handler.gpu_duration == 7
+
+
+@pytest.fixture
+def decorated(monkeypatch, tiny_pipeline):
+    """Build the app with a recording `spaces` module: which functions got @spaces.GPU, and with which duration."""
+    seen: dict[str, object] = {}
+    fake = types.ModuleType("spaces")
+
+    def GPU(duration=None):  # noqa: N802 - the real decorator's name
+        def wrap(fn):
+            seen[fn.__name__] = duration
+            return fn
+
+        return wrap
+
+    fake.GPU = GPU
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    import app
+
+    app.build_app(tiny_pipeline)
+    return seen
+
+
+def test_every_gpu_handler_is_decorated(decorated):
+    assert set(decorated) == GPU_HANDLERS
+    assert decorated["rank"] == decorated["classify"] == hosting.SHORT_CALL_SECONDS
+
+
+def test_a_full_size_generation_fits_the_declared_duration(decorated):
+    """At the full-size defaults, the declared time covers the counted work at the assumed GPU speed, in one call."""
+    flop_row = next(line for line in (ROOT / "BENCHMARKS.md").read_text().splitlines() if "GFLOP counted" in line)
+    gflop = float(re.search(r"([\d.]+) GFLOP counted", flop_row).group(1))
+    assert gflop == hosting.STEP_GFLOP_256PX_8CUTS  # the estimate uses the benchmark's own figure
+    full = GenerationConfig()  # the full-size sets' defaults: 100 steps, 256 px, 16 cutouts
+    declared = decorated["generate"](None, 0, full.steps, 0, full.size, full.lr, full.cutn, None, "")
+    work = full.steps * gflop * full.cutn / 8  # 16 cutouts are twice the 8 the figure counts
+    assert work / hosting.ASSUMED_GPU_GFLOPS < declared <= hosting.ZEROGPU_MAX_SECONDS, declared
+    study = decorated["volume_study"](None, "-12 0 12", full.steps, 0, full.size, full.cutn)
+    assert study > declared  # three images cost more than one
+
+
+def test_on_zero_gpu_a_request_beyond_one_call_is_refused_with_a_message(monkeypatch):
+    import app
+
+    ran = []
+
+    def handler(*args):
+        ran.append(args)
+        yield "image"
+
+    wrapped = app._within_one_gpu_call(handler, app._generation_seconds)
+    big = (None, 0, 300, 0, 512, 0.1, 32, None, "")
+    assert list(wrapped(*big)) == ["image"]  # off ZeroGPU no budget applies
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    with pytest.raises(gr.Error, match="ZeroGPU call may last 300 s"):
+        list(wrapped(*big))
+    assert list(wrapped(None, 0, 100, 0, 256, 0.1, 16, None, "")) == ["image"] and len(ran) == 2
+
+
+def test_model_choice_flag_beats_variable_beats_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for env in ("WAVBRIVL_CONFIG", "WAVBRIVL_PRESET", "WAVBRIVL_IMAGE", "WAVBRIVL_AUDIO", "WAVBRIVL_DEVICE"):
+        monkeypatch.delenv(env, raising=False)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "wavbrivl.json").write_text(
+        json.dumps({"preset": "brivl", "image": "weights", "audio": "owner/audio", "device": "cpu", "vqgan": None})
+    )
+    choice = model_choice()
+    assert (choice.preset, choice.image, choice.audio) == ("brivl", str(tmp_path / "weights"), "owner/audio")
+    assert choice.sources["preset"].endswith("wavbrivl.json") and "vqgan" not in choice.sources
+    monkeypatch.setenv("WAVBRIVL_AUDIO", "other/audio")
+    monkeypatch.setenv("WAVBRIVL_PRESET", "clip")
+    choice = model_choice({"preset": "tiny-random"})
+    assert (choice.preset, choice.audio) == ("tiny-random", "other/audio")
+    assert choice.sources == {
+        "preset": "--preset",
+        "audio": "$WAVBRIVL_AUDIO",
+        "image": str(tmp_path / "wavbrivl.json"),
+        "device": str(tmp_path / "wavbrivl.json"),
+    }
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not a readable JSON"),
+        ('["brivl"]', "expected a JSON object"),
+        ('{"presett": "brivl"}', "unknown settings \\['presett'\\]"),
+        ('{"preset": "huge"}', "unknown preset 'huge'"),
+        ('{"audio": 3}', "must be a non-empty string or null"),
+    ],
+)
+def test_a_bad_settings_file_is_named_and_explained(tmp_path, content, message):
+    path = tmp_path / "mine.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message) as info:
+        read_settings(path)
+    assert str(path) in str(info.value)
+
+
+def test_app_and_cli_read_the_same_settings(tmp_path, monkeypatch):
+    """The shipped wavbrivl.json names the offline default, and both front ends resolve it alike."""
+    import argparse
+
+    from wavbrivl.settings import add_model_args
+
+    monkeypatch.chdir(ROOT)
+    for env in ("WAVBRIVL_CONFIG", "WAVBRIVL_PRESET", "WAVBRIVL_PRETRAINED"):
+        monkeypatch.delenv(env, raising=False)
+    shipped = read_settings()
+    assert shipped == {"preset": "toyworld"}
+    parser = argparse.ArgumentParser()
+    add_model_args(parser)
+    choice = choice_from_args(parser.parse_args(["--config", str(ROOT / "wavbrivl.json"), "--device", "cpu"]))
+    assert (choice.preset, choice.device, choice.sources["device"]) == ("toyworld", "cpu", "--device")

@@ -1,0 +1,60 @@
+"""Hosting on Hugging Face Spaces: ZeroGPU's `@spaces.GPU` on the GPU work, and how long that work may take."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ZEROGPU_MAX_SECONDS = 300  # the per-call ceiling Hugging Face staff have described for ZeroGPU
+# One full-size generation step (VQGAN f16 decode at 256 px + the BriVL tower on 8 cutouts at 380 px, forward and
+# backward), counted by torch.utils.flop_counter: BENCHMARKS.md, core pipeline, row b.
+STEP_GFLOP_256PX_8CUTS = 929.5
+# Sustained throughput assumed for a ZeroGPU slice (an H200 MIG 3g.71gb, about 3/7 of an H200: some 29 TFLOP/s of
+# fp32 without tensor cores). 5 TFLOP/s is a deliberate under-estimate (17 % of that), since no GPU figure has been
+# measured on this project's machines yet; see BENCHMARKS.md.
+ASSUMED_GPU_GFLOPS = 5000.0
+CALL_OVERHEAD_SECONDS = 20  # moving the model set onto the GPU slice and embedding the sound
+SHORT_CALL_SECONDS = 30  # ranking or classifying one sound
+
+
+def on_zero_gpu() -> bool:
+    """Whether this process runs on a ZeroGPU Space (the `spaces` package's own switch)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
+def step_gflop(size: int, cutn: int) -> float:
+    """An upper bound of one step's work: decoding grows with the pixels, the tower with the cutouts."""
+    return STEP_GFLOP_256PX_8CUTS * max(1.0, (size / 256) ** 2) * max(1.0, cutn / 8)
+
+
+def generation_seconds(steps: int, size: int, cutn: int, images: int = 1) -> int:
+    """GPU seconds a generation is declared to need (a pessimistic estimate, see ASSUMED_GPU_GFLOPS)."""
+    work = max(1, int(steps)) * step_gflop(int(size), int(cutn)) * max(1, int(images))
+    return CALL_OVERHEAD_SECONDS + math.ceil(work / ASSUMED_GPU_GFLOPS)
+
+
+def gpu(duration: int | Callable[..., int]) -> Callable[[F], F]:
+    """`spaces.GPU(duration=...)` when the `spaces` package is installed (a no-op off ZeroGPU), else nothing.
+
+    The duration is kept on the function as `gpu_duration`, so tests and the app can see what was declared.
+    """
+
+    def decorate(fn: F) -> F:
+        try:
+            import spaces
+        except ImportError:
+            wrapped = fn
+        else:
+            wrapped = spaces.GPU(duration=duration)(fn)
+        for target in {id(fn): fn, id(wrapped): wrapped}.values():
+            try:
+                target.gpu_duration = duration  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+        return wrapped
+
+    return decorate
