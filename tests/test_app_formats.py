@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
-import soundfile as sf
 from gradio_client import handle_file
 
-from tests.eval_layouts import encode_sound, write_toy_video
+from tests.sound_formats import FORMATS, SR, forbid_ffmpeg, write_sound
 from wavbrivl import InputError, load_audio
 from wavbrivl.toyworld.world import ToyWorld
-
-SR = 16000
-# file name -> how it is written: soundfile (format, subtype) or PyAV (container format, codec, encoder rate)
-FORMATS = {
-    "toy.wav": ("sf", "WAV", "PCM_16"),
-    "toy.flac": ("sf", "FLAC", "PCM_16"),
-    "toy-vorbis.ogg": ("sf", "OGG", "VORBIS"),
-    "toy-opus.ogg": ("sf", "OGG", "OPUS"),
-    "toy.mp3": ("av", "mp3", "libmp3lame", SR),
-    "toy.m4a": ("av", "ipod", "aac", SR),  # phone recordings
-    "toy.webm": ("av", "webm", "libopus", 48000),  # Chrome's and Firefox's recordings
-    "toy.mp4": ("av", "mp4", "aac", SR),  # Safari's recordings: sound only
-    "toy-video.mp4": ("video",),  # a video's sound track
-    "microphone.wav": ("mic",),  # what Gradio's recorder uploads: 48 kHz 16-bit wav
-}
 
 
 @pytest.fixture(scope="module")
@@ -42,40 +24,12 @@ def toy():
 def sounds(toy, tmp_path_factory) -> dict[str, Path]:
     """The toy example's 1 s sound written in every format."""
     folder = tmp_path_factory.mktemp("formats")
-    paths = {}
-    for name, how in FORMATS.items():
-        path = folder / name
-        if how[0] == "sf":
-            sf.write(path, toy.audio, SR, format=how[1], subtype=how[2])
-        elif how[0] == "av":
-            with av.open(str(path), "w", format=how[1]) as out:
-                encode_sound(out, out.add_stream(how[2], rate=how[3], layout="mono"), toy.audio)
-        elif how[0] == "video":
-            write_toy_video(path, toy.image, toy.audio)
-        else:
-            t48 = np.interp(np.arange(3 * len(toy.audio)) / 3, np.arange(len(toy.audio)), toy.audio)
-            sf.write(path, np.stack([t48, t48], axis=1), 48000, subtype="PCM_16")
-        paths[name] = path
-    return paths
+    return {name: write_sound(folder / name, name, toy.audio, toy.image) for name in FORMATS}
 
 
 @pytest.fixture
 def no_ffmpeg(monkeypatch):
-    """No program can be found on PATH, and starting ffmpeg/ffprobe fails the test (CI machines have neither)."""
-    real_popen = subprocess.Popen
-
-    def guarded(args, *rest, **kwargs):
-        if any(tool in str(args) for tool in ("ffmpeg", "ffprobe", "avconv", "avprobe")):
-            raise AssertionError(f"an FFmpeg program was started: {args}")
-        return real_popen(args, *rest, **kwargs)
-
-    monkeypatch.setenv("PATH", "")
-    monkeypatch.setattr(subprocess, "Popen", guarded)
-    try:
-        import pydub.utils  # Gradio's own decoding calls ffprobe through this
-    except ImportError:
-        return
-    monkeypatch.setattr(pydub.utils, "Popen", guarded, raising=False)
+    forbid_ffmpeg(monkeypatch)
 
 
 def _rms_db(wave: np.ndarray) -> float:
