@@ -28,6 +28,7 @@ from PIL import Image  # noqa: E402
 
 from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image, parse_volume  # noqa: E402
 from wavbrivl.data.image import IMAGE_SUFFIXES  # noqa: E402
+from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET  # noqa: E402
 from wavbrivl.hosting import SHORT_CALL_SECONDS, ZEROGPU_MAX_SECONDS, generation_seconds, gpu, on_zero_gpu  # noqa: E402
 from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline  # noqa: E402
@@ -37,6 +38,7 @@ from wavbrivl.zero_shot import class_prompts  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
 CLASSES_TOY = [c.name for c in CLASSES]
+CONTAINER_UPLOADS = VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES | {".ogg", ".mp3"}
 LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30, "classes": 500}
 MAX_SEED = 2**32 - 1
 MAX_LR = 10.0
@@ -377,6 +379,15 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                     sources=["upload", "microphone"], type="filepath", format=None, label="Sound", elem_id="sound"
                 )
                 _guard(audio)
+                # The Sound box's own upload takes only audio/* types; browsers call webm and mp4 files video/*,
+                # so those (and videos' sound tracks) come in through this button, into the same Sound box.
+                other = gr.UploadButton(
+                    "Upload a video or a webm / mp4 / m4a sound",
+                    file_types=sorted(CONTAINER_UPLOADS),
+                    size="sm",
+                    elem_id="sound-file",
+                )
+                other.upload(lambda file: file, other, audio, api_name=False, queue=False)
                 if example_sounds:
                     gr.Examples(example_sounds, inputs=audio, label="Example sounds")
             with gr.Column(scale=1):
