@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,3 +263,30 @@ def _add_clip(item: ClipItem, items: list[ClipItem], missing: list[tuple[str, st
         items.append(item)
     else:
         missing.append((item.id, str(item.path)))
+
+
+def _read_labelled_folds(
+    dataset: str,
+    root: Path,
+    meta: Path,
+    required: Sequence[str],
+    columns: tuple[str, str, str],
+    clip_path: Callable[[str, int], Path],
+    allow_missing: bool,
+) -> EvalDataset:
+    """Read a one-label-per-clip table with official folds (ESC-50, UrbanSound8K).
+
+    columns names the file, class index and class name columns; clip_path maps (file name, fold) to the media path.
+    """
+    file_col, index_col, name_col = columns
+    table: dict[int, tuple[str, int]] = {}
+    items: list[ClipItem] = []
+    missing: list[tuple[str, str]] = []
+    for line, row in _read_rows(meta, required):
+        name = _require_cell(row[file_col], meta, line, file_col)
+        fold = _parse_positive(row["fold"], meta, line, "fold")
+        index = _parse_int(row[index_col], meta, line, index_col)
+        _note_class(table, index, row[name_col], meta, line, (index_col, name_col))
+        _add_clip(ClipItem(Path(name).stem, clip_path(name, fold), label=index, fold=fold), items, missing)
+    classes = _class_list(table, meta, index_col)
+    return _finish(dataset, root, classes, items, missing, meta, allow_missing)
