@@ -16,17 +16,10 @@ from wavbrivl.errors import WeightsError
 from wavbrivl.evaluation import EvalConfig, run_task
 from wavbrivl.evaluation.cache import EmbeddingStore, model_fingerprint
 from wavbrivl.evaluation.datasets import ClipItem
-from wavbrivl.evaluation.metrics import (
-    accuracy,
-    caption_scores,
-    map_at_k,
-    mean_average_precision,
-    mean_reciprocal_rank,
-    recall_at_k,
-    sed_f1,
-)
+from wavbrivl.evaluation.metrics import accuracy, caption_scores, sed_f1
 from wavbrivl.evaluation.tasks import _window_targets, _windows_to_events
 from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.metrics import map_at_k, mean_average_precision, mean_reciprocal_rank, recall_at_k
 
 
 # ---------------------------------------------------------------- metrics, by hand

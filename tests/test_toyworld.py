@@ -8,12 +8,12 @@ import torch
 
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.toyworld import CLASSES, ToyWorld
 from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld, spearman
 from wavbrivl.toyworld.judge import judge
 from wavbrivl.toyworld.world import level_to_size
-from wavbrivl.training.metrics import retrieval_metrics
 
 
 def test_world_is_deterministic_and_structured():

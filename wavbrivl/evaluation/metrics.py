@@ -1,4 +1,4 @@
-"""Benchmark metrics: accuracy, mAP (scikit-learn), MRR and recall@k, SED F1 (sed_eval), caption scores."""
+"""Benchmark-only metrics: accuracy, SED F1 (sed_eval), caption scores; retrieval metrics are in wavbrivl.metrics."""
 
 from __future__ import annotations
 
@@ -12,45 +12,6 @@ import numpy as np
 def accuracy(scores: np.ndarray, labels: Sequence[int]) -> float:
     """Share of rows whose best-scoring class is the label."""
     return float(np.mean(np.asarray(scores).argmax(1) == np.asarray(labels)))
-
-
-def mean_average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
-    """Mean over classes (with at least one positive) of average precision; targets (N, C) 0/1 or labels (N,)."""
-    from sklearn.metrics import average_precision_score
-
-    scores = np.asarray(scores, dtype=np.float64)
-    targets = np.asarray(targets)
-    if targets.ndim == 1:
-        targets = np.eye(scores.shape[1], dtype=np.int64)[targets]
-    present = targets.sum(0) > 0
-    if not present.any():
-        raise ValueError("no class has a positive example")
-    return float(np.mean([average_precision_score(targets[:, c], scores[:, c]) for c in np.flatnonzero(present)]))
-
-
-def ranks_of_truth(scores: np.ndarray, truth: Sequence[int] | None = None) -> np.ndarray:
-    """1-based rank of each row's true column (default: the diagonal); ties count against the truth."""
-    scores = np.asarray(scores, dtype=np.float64)
-    truth = np.arange(len(scores)) if truth is None else np.asarray(truth)
-    true_scores = scores[np.arange(len(scores)), truth]
-    return (scores >= true_scores[:, None]).sum(1)
-
-
-def mean_reciprocal_rank(scores: np.ndarray, truth: Sequence[int] | None = None) -> float:
-    """MRR of the true column per row (paired retrieval: row i's match is column i by default)."""
-    return float(np.mean(1.0 / ranks_of_truth(scores, truth)))
-
-
-def recall_at_k(scores: np.ndarray, truth: Sequence[int] | None = None, ks: Sequence[int] = (1, 5, 10)) -> dict:
-    """Share of rows whose true column ranks within the top k, for each k."""
-    ranks = ranks_of_truth(scores, truth)
-    return {f"R@{k}": float(np.mean(ranks <= k)) for k in ks}
-
-
-def map_at_k(scores: np.ndarray, truth: Sequence[int], k: int = 10) -> float:
-    """mAP@k with one relevant item per query (DCASE language-based retrieval): mean of 1/rank if rank <= k."""
-    ranks = ranks_of_truth(scores, truth)
-    return float(np.mean(np.where(ranks <= k, 1.0 / ranks, 0.0)))
 
 
 def sed_f1(

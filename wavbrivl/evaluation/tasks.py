@@ -23,16 +23,9 @@ from wavbrivl.evaluation.datasets import (
     read_vggsound,
 )
 from wavbrivl.evaluation.embed import Embedder, Progress, is_video
-from wavbrivl.evaluation.metrics import (
-    accuracy,
-    caption_scores,
-    map_at_k,
-    mean_average_precision,
-    mean_reciprocal_rank,
-    recall_at_k,
-    sed_f1,
-)
+from wavbrivl.evaluation.metrics import accuracy, caption_scores, sed_f1
 from wavbrivl.evaluation.probe import ProbeConfig, train_probe
+from wavbrivl.metrics import map_at_k, mean_average_precision, mean_reciprocal_rank, recall_at_k
 
 TASKS = ("esc50", "us8k", "vggsound", "desed", "vggsound-cmr", "clotho")
 CLIP_SECONDS = {"esc50": 5.0, "us8k": 4.0, "vggsound": 10.0, "desed": 10.0, "vggsound-cmr": 10.0, "clotho": 30.0}

@@ -10,11 +10,11 @@ from scipy import stats
 
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.generation import GenerationConfig
+from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.judge import class_colour_index, judge
 from wavbrivl.toyworld.train_vqgan import psnr
 from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
-from wavbrivl.training.metrics import retrieval_metrics
 
 MID_LEVEL_DB = -17.0
 STUDY_VOLUMES_DB = (-12.0, -6.0, 0.0, 6.0, 12.0)
