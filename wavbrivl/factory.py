@@ -34,7 +34,8 @@ from wavbrivl.models import (
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
 OFFLINE_PRESET = "toyworld"
 TINY_PRESET = "tiny-random"
-TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD", Path(__file__).resolve().parents[1] / "assets" / "toyworld"))
+# the offline default ships inside the package (package data), so a wheel install has it too
+TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD", Path(__file__).resolve().parent / "assets" / "toyworld"))
 
 TINY_WAVLM = {
     "hidden_size": 32,

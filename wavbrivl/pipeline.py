@@ -121,7 +121,7 @@ class WavBriVLPipeline:
             if not (TOYWORLD_DIR / INDEX_NAME).is_file():
                 raise WeightsError(
                     f"the offline default model set is missing at {TOYWORLD_DIR}; "
-                    "build it with `wavbrivl toyworld build --out assets/toyworld`"
+                    "build it with `wavbrivl toyworld build --out wavbrivl/assets/toyworld`"
                 )
             return cls.from_pretrained(
                 TOYWORLD_DIR, audio, image, vqgan, device=device, text=text, need_vqgan=need_vqgan
