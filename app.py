@@ -32,12 +32,11 @@ from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES  # noqa
 from wavbrivl.factory import OFFLINE_PRESET  # noqa: E402
 from wavbrivl.hosting import SHORT_CALL_SECONDS, ZEROGPU_MAX_SECONDS, generation_seconds, gpu, on_zero_gpu  # noqa: E402
 from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline  # noqa: E402
-from wavbrivl.toyworld.world import CLASSES  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
 from wavbrivl.zero_shot import class_prompts  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
-CLASSES_TOY = [c.name for c in CLASSES]
+DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
 CONTAINER_UPLOADS = VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES | {".ogg", ".mp3"}
 LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30, "classes": 500}
 MAX_SEED = 2**32 - 1
@@ -473,7 +472,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
                 if pipe.text_tower is not None
                 else "⚠️ This model set has no text tower, so zero-shot classification is unavailable."
             )
-            default_classes = ", ".join(CLASSES_TOY) if pipe.preset == OFFLINE_PRESET else "dog, rain, siren, engine"
+            default_classes = ", ".join(pipe.class_names or DEFAULT_CLASSES)
             classes = gr.Textbox(default_classes, label="Class names (comma-separated)", lines=2)
             templates = gr.Textbox("{} | the sound of {}", label="Prompt templates ('|'-separated, {} = class name)")
             cgo = gr.Button("Classify the sound", variant="primary", interactive=pipe.text_tower is not None)

@@ -57,8 +57,10 @@ def main() -> None:
     print(f"full-size audio tower, 5 s clip: {per_clip:.3f} s/clip -> ESC-50 (2,000 clips) {minutes:.1f} min")
     print(f"full-size text tower, 80 tokens: {per_prompt * 1000:.1f} ms/prompt")
     clips, first, again, whole = cache_ratio()
-    print(f"toy ESC-50 layout, {clips} clips: embedding {first:.2f} s, from the cache {again:.3f} s "
-          f"-> {first / again:.0f}x; whole task on the cache (5 fold probes + zero-shot) {whole:.2f} s")
+    print(
+        f"toy ESC-50 layout, {clips} clips: embedding {first:.2f} s, from the cache {again:.3f} s "
+        f"-> {first / again:.0f}x; whole task on the cache (5 fold probes + zero-shot) {whole:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -14,5 +14,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/numba-cache}
-.venv/bin/ruff check wavbrivl tests bench
+.venv/bin/ruff check wavbrivl tests bench app.py
+.venv/bin/ruff format --check wavbrivl tests bench app.py
 .venv/bin/python -m pytest -q -p no:cacheprovider tests

@@ -50,3 +50,23 @@ def test_zero_shot_classify_tab(client):
         client.predict(handle_file(str(wav)), 0, " , ", "{}", api_name="/classify")
     with pytest.raises(Exception, match="must contain"):
         client.predict(handle_file(str(wav)), 0, "dog", "no slot", api_name="/classify")
+
+
+def test_default_class_names_come_from_the_model_set(tmp_path):
+    """The Classify tab starts with the set's own class names (from model_index.json), else a generic list."""
+    import gradio as gr
+
+    import app
+
+    def shown(pipe) -> str:
+        demo = app.build_app(pipe)
+        (box,) = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label.startswith("Class names")]
+        return box.value
+
+    toy = WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")
+    assert shown(toy).startswith("red circle, red cross, blue triangle")
+    toy.class_names = ["dog", "cat"]
+    saved = WavBriVLPipeline.from_pretrained(toy.save_pretrained(tmp_path / "set"), device="cpu")
+    assert saved.class_names == ["dog", "cat"] and shown(saved) == "dog, cat"
+    saved.class_names = []
+    assert shown(saved) == ", ".join(app.DEFAULT_CLASSES)

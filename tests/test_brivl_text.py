@@ -170,7 +170,10 @@ def test_brivl_preset_takes_image_and_text_from_one_official_file(tmp_path, monk
     monkeypatch.setenv("WAVBRIVL_TOKENIZER", str(tmp_path / "tokenizer"))
     monkeypatch.delenv("WAVBRIVL_TEXT", raising=False)
     pipe = WavBriVLPipeline.from_preset(
-        "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "BriVL-1.0-5500w.pth"), need_vqgan=False,
+        "brivl",
+        audio=str(tmp_path / "wavlm"),
+        image=str(tmp_path / "BriVL-1.0-5500w.pth"),
+        need_vqgan=False,
         device="cpu",
     )
     assert pipe.info()["text"] == "available"

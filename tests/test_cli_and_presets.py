@@ -139,6 +139,9 @@ def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeyp
         pipe.generate_final((16000, np.zeros(16000, np.float32)))
     with pytest.raises(WeightsError, match="expected a BriVLTextTower|holds a BriVLImageTower"):
         WavBriVLPipeline.from_preset(
-            "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"), text=str(tmp_path / "image"),
+            "brivl",
+            audio=str(tmp_path / "wavlm"),
+            image=str(tmp_path / "image"),
+            text=str(tmp_path / "image"),
             need_vqgan=False,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -13,39 +12,14 @@ import numpy as np
 
 from wavbrivl.configs import BRIVL_TOKENIZER
 from wavbrivl.errors import InputError, WavBriVLError
-from wavbrivl.factory import OFFLINE_PRESET, PRESETS
+from wavbrivl.presets import load_preset
+from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline
 from wavbrivl.volume import parse_volume
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("models")
-    group.add_argument("--preset", default=None, choices=sorted(PRESETS), help=f"model set (default {OFFLINE_PRESET})")
-    group.add_argument("--pretrained", default=None, help="a folder or Hub id written by save_pretrained")
-    group.add_argument("--audio-weights", default=None, help="audio tower folder, or WavLM folder / Hub id")
-    group.add_argument("--image-weights", default=None, help="image tower folder, official BriVL .pth, or Hub id")
-    group.add_argument("--vqgan-weights", default=None, help="VQGAN folder or taming .ckpt")
-    group.add_argument("--vqgan-config", default=None, help="taming model .yaml for --vqgan-weights")
-    group.add_argument(
-        "--text-weights", default=None, help="text tower folder or official BriVL .pth (tokenizer: $WAVBRIVL_TOKENIZER)"
-    )
-    group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU if present)")
-
-
 def _load(args: argparse.Namespace, need_vqgan: bool = True):
-    from wavbrivl.pipeline import WavBriVLPipeline
-
-    kwargs = {
-        "audio": args.audio_weights,
-        "image": args.image_weights,
-        "vqgan": args.vqgan_weights,
-        "device": args.device,
-        "text": args.text_weights,
-    }
-    if args.pretrained:
-        pipe = WavBriVLPipeline.from_pretrained(args.pretrained, need_vqgan=need_vqgan, **kwargs)
-    else:
-        preset = args.preset or OFFLINE_PRESET
-        pipe = WavBriVLPipeline.from_preset(preset, vqgan_config=args.vqgan_config, need_vqgan=need_vqgan, **kwargs)
+    """The pipeline the model flags, environment variables and wavbrivl.json name, with untrained parts flagged."""
+    pipe = load_pipeline(choice_from_args(args), need_vqgan=need_vqgan)
     for name in pipe.untrained:
         note = pipe.provenance[name].note
         print(f"WARNING: {name} is UNTRAINED ({note}); its outputs are not meaningful.", file=sys.stderr)
@@ -233,7 +207,7 @@ def cmd_embed_frames(args: argparse.Namespace) -> int:
 
     device = args.device or default_device()
     if args.tower in ("brivl", "clip"):
-        spec = args.image_weights or os.environ.get("WAVBRIVL_IMAGE") or PRESETS[args.tower].image
+        spec = load_preset(args.tower).spec("image", args.image_weights)
         tower, _ = load_image_tower(str(spec), args.tower)
     else:
         from wavbrivl.pipeline import WavBriVLPipeline
@@ -270,12 +244,36 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         precision=args.precision,
         cosine_weight=args.cosine_weight,
+        data_description=args.data_description,
     )
     state = Path(args.out) / "trainer-state.pt"
     if state.is_file() and not args.resume:
         raise WavBriVLError(f"{state} exists: pass --resume to continue that run, or choose another --out")
     last = train(config)
     print(json.dumps(last))
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Publish a model set on the Hugging Face Hub: save it with a generated model card and upload it."""
+    from wavbrivl.hub import check_repo_id
+    from wavbrivl.publish import prepare_push_folder
+
+    check_repo_id(args.repo)
+    if args.model:
+        if args.pretrained and args.pretrained != args.model:
+            raise InputError("give the model folder once: as MODEL or as --pretrained")
+        args.pretrained = args.model
+    if args.dry_run and not args.folder:
+        raise InputError("--dry-run needs --folder: where to keep the prepared upload folder")
+    pipe = _load(args)
+    card = {"license": args.license, "data_description": args.data_description}
+    if args.dry_run:
+        folder = prepare_push_folder(pipe, args.folder, args.repo, **card)
+        print(f"prepared {folder} for {args.repo}; nothing uploaded (--dry-run)")
+        return 0
+    url = pipe.push_to_hub(args.repo, private=args.private, commit_message=args.message, folder=args.folder, **card)
+    print(f"uploaded to https://huggingface.co/{args.repo}: {url}")
     return 0
 
 
@@ -461,7 +459,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument(
+        "--data-description", default=None, help="what the shards hold, in words (recorded for the model card)"
+    )
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "push",
+        help="publish a model set on the Hugging Face Hub with a generated model card (HF_TOKEN or hf auth login)",
+    )
+    p.add_argument("model", nargs="?", default=None, help="a folder written by save_pretrained or `wavbrivl train`")
+    p.add_argument("--repo", required=True, help="the Hub model repo, owner/name (created if missing)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--message", default="Upload WavBriVL model set", help="the commit message")
+    p.add_argument("--license", default=None, help="the weights' licence for the card (e.g. mit); else 'not recorded'")
+    p.add_argument("--data-description", default=None, help="the training data, in words, if the set lacks it")
+    p.add_argument("--folder", default=None, help="prepare the upload folder here and keep it (must be new or empty)")
+    p.add_argument("--dry-run", action="store_true", help="prepare --folder only; upload nothing")
+    add_model_args(p)
+    p.set_defaults(func=cmd_push)
 
     from wavbrivl.evaluation.tasks import TASKS
 
@@ -483,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, default=None, help="only the first N clips (a smoke run)")
     p.add_argument("--seed", type=int, default=0, help="seed of the MLP probe")
-    _add_model_args(p)
+    add_model_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("toyworld", help="the synthetic audio-visual world")
@@ -503,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_toyworld_add_text)
 
     for name in ("info", "embed", "rank", "generate", "classify"):
-        _add_model_args(sub.choices[name])
+        add_model_args(sub.choices[name])
     return parser
 
 

@@ -30,37 +30,14 @@ from wavbrivl.models import (
     ImageTower,
     WavBriVLAudioTower,
 )
+from wavbrivl.presets import ENV_VARS, Preset, load_preset, model_size
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
 OFFLINE_PRESET = "toyworld"
 TINY_PRESET = "tiny-random"
 # the offline default ships inside the package (package data), so a wheel install has it too
-TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD", Path(__file__).resolve().parent / "assets" / "toyworld"))
-
-TINY_WAVLM = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "conv_dim": [32] * 7,
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 4,
-    "num_buckets": 32,
-    "max_bucket_distance": 100,
-    "apply_spec_augment": False,
-}
-
-WAVLM_NO_DROPOUT = {
-    k: 0.0
-    for k in (
-        "hidden_dropout",
-        "attention_dropout",
-        "activation_dropout",
-        "feat_proj_dropout",
-        "final_dropout",
-        "layerdrop",
-    )
-}
+TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD") or load_preset(OFFLINE_PRESET).pretrained or "")
+TINY_WAVLM = model_size("tiny")["audio"]["wavlm"]  # tests build WavLM backbones of this size
 
 
 @dataclass
@@ -72,77 +49,7 @@ class Provenance:
     note: str = ""
 
 
-@dataclass
-class Preset:
-    """Defaults of a named model set: a weight spec per component and the env vars that override them."""
-
-    name: str
-    audio: str | None
-    image: str | None
-    vqgan: str | None
-    image_kind: str  # "brivl" or "clip"
-    embed_dim: int
-    description: str
-    text_kind: str | None = None  # "brivl" / "clip": the image weights also hold that text tower
-
-    def text_spec(self, image: str | None = None) -> str | None:
-        """Where the text tower comes from: $WAVBRIVL_TEXT, else the same checkpoint / model as the image tower."""
-        if os.environ.get(ENV_VARS["text"]):
-            return os.environ[ENV_VARS["text"]]
-        if self.text_kind is None:
-            return None
-        return image or os.environ.get(ENV_VARS["image"]) or self.image
-
-
-PRESETS: dict[str, Preset] = {
-    "brivl": Preset(
-        "brivl",
-        "microsoft/wavlm-base-plus",
-        "shunxing1234/BriVL",
-        None,
-        "brivl",
-        2048,
-        "WavLM base-plus audio tower, BriVL-1.0 image and text towers, VQGAN imagenet f16-16384",
-        text_kind="brivl",
-    ),
-    "clip": Preset(
-        "clip",
-        "microsoft/wavlm-base-plus",
-        "openai/clip-vit-base-patch32",
-        None,
-        "clip",
-        512,
-        "WavLM base-plus audio tower against CLIP ViT-B/32 (the Wav2CLIP recipe), CLIP text tower, "
-        "VQGAN imagenet f16-16384",
-        text_kind="clip",
-    ),
-    OFFLINE_PRESET: Preset(
-        OFFLINE_PRESET,
-        None,
-        None,
-        None,
-        "brivl",
-        64,
-        "the offline default: small models trained by `wavbrivl toyworld build` on a synthetic audio-visual world",
-    ),
-    TINY_PRESET: Preset(
-        TINY_PRESET,
-        None,
-        None,
-        None,
-        "brivl",
-        64,
-        "tiny RANDOM untrained models for tests and plumbing checks only; results mean nothing",
-    ),
-}
-ENV_VARS = {
-    "audio": "WAVBRIVL_AUDIO",
-    "image": "WAVBRIVL_IMAGE",
-    "vqgan": "WAVBRIVL_VQGAN",
-    "text": "WAVBRIVL_TEXT",
-    "tokenizer": "WAVBRIVL_TOKENIZER",
-}
-VQGAN_CONFIG_ENV = "WAVBRIVL_VQGAN_CONFIG"
+VQGAN_CONFIG_ENV = ENV_VARS["vqgan_config"]
 
 
 def _is_component_dir(path: Path) -> bool:
@@ -253,22 +160,13 @@ def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Prov
     return load_taming_vqgan(path, config or os.environ.get(VQGAN_CONFIG_ENV)), Provenance(str(spec), True, "taming")
 
 
-def tiny_components(seed: int = 0) -> tuple[WavBriVLAudioTower, BriVLImageTower, VQGAN]:
-    """Tiny randomly initialised towers and VQGAN of the real architectures (tests and plumbing only)."""
+def tiny_components(seed: int = 0, size: str = "tiny") -> tuple[WavBriVLAudioTower, BriVLImageTower, VQGAN]:
+    """Randomly initialised towers and VQGAN of the real architectures at a model size (tests and plumbing only)."""
     torch.manual_seed(seed)
-    audio = WavBriVLAudioTower(AudioTowerConfig(wavlm=dict(TINY_WAVLM), embed_dim=64, mlp_hidden=64))
-    image = BriVLImageTower(
-        BriVLImageConfig(
-            backbone="test_efficientnet",
-            image_size=96,
-            hidden_dim=64,
-            num_layers=1,
-            num_heads=2,
-            ffn_dim=64,
-            embed_dim=64,
-        )
-    )
-    vqgan = VQGAN(small_vqgan_config(embed_dim=16, n_embed=64, z_channels=16))
+    config = model_size(size)
+    audio = WavBriVLAudioTower(AudioTowerConfig(**config["audio"]))
+    image = BriVLImageTower(BriVLImageConfig(**config["image"]))
+    vqgan = VQGAN(small_vqgan_config(**config["vqgan"]))
     return audio.eval(), image.eval(), vqgan.eval()
 
 
@@ -281,31 +179,35 @@ def full_size_components(seed: int = 0) -> tuple[WavBriVLAudioTower, ImageTower,
 
 
 def preset_components(
-    name: str,
+    preset: Preset,
     audio: str | None = None,
     image: str | None = None,
     vqgan: str | None = None,
     vqgan_config: str | None = None,
     need_vqgan: bool = True,
 ) -> tuple[nn.Module, nn.Module, nn.Module | None, dict[str, Provenance]]:
-    """Load a preset's three components; explicit specs beat env vars, which beat the preset defaults."""
-    if name not in PRESETS:
-        raise WeightsError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    preset = PRESETS[name]
-    if name == TINY_PRESET:
-        a, i, v = tiny_components()
+    """Load a preset's three components; explicit specs beat env vars, which beat the preset's own."""
+    if preset.random:
+        a, i, v = tiny_components(size=preset.random)
         note = "random weights: for tests and plumbing checks only"
-        prov = {k: Provenance("built-in tiny config", False, note) for k in ("audio_tower", "image_tower", "vqgan")}
+        source = f"model size {preset.random!r} (random)"
+        prov = {k: Provenance(source, False, note) for k in ("audio_tower", "image_tower", "vqgan")}
         return a, i, v, prov
-    audio = audio or os.environ.get(ENV_VARS["audio"]) or preset.audio
-    image = image or os.environ.get(ENV_VARS["image"]) or preset.image
-    vqgan = vqgan or os.environ.get(ENV_VARS["vqgan"]) or preset.vqgan
-    i, pi = load_image_tower(str(image), preset.image_kind)
-    a, pa = load_audio_tower(str(audio), i.embed_dim)
+    image_spec, audio_spec, vqgan_spec = (
+        preset.spec("image", image),
+        preset.spec("audio", audio),
+        preset.spec("vqgan", vqgan),
+    )
+    if not image_spec or not audio_spec:
+        raise WeightsError(
+            f"preset {preset.name!r} names no image or audio tower; pass --image-weights / --audio-weights"
+        )
+    i, pi = load_image_tower(str(image_spec), preset.image_kind)
+    a, pa = load_audio_tower(str(audio_spec), i.embed_dim)
     if a.embed_dim != i.embed_dim:
         raise WeightsError(f"audio tower gives {a.embed_dim}-d embeddings but the image tower {i.embed_dim}-d")
     provenance = {"audio_tower": pa, "image_tower": pi}
-    if not need_vqgan and not vqgan:
+    if not need_vqgan and not vqgan_spec:
         return a, i, None, provenance
-    v, provenance["vqgan"] = load_vqgan(vqgan, vqgan_config)
+    v, provenance["vqgan"] = load_vqgan(vqgan_spec, preset.spec("vqgan_config", vqgan_config))
     return a, i, v, provenance

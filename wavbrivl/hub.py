@@ -1,11 +1,11 @@
-"""Resolve weights given as a local path or a Hugging Face Hub id (downloads only outside tests)."""
+"""The Hugging Face Hub: resolve weights given as a local path or a Hub id, and upload a model folder."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from wavbrivl.errors import WeightsError
+from wavbrivl.errors import InputError, WavBriVLError, WeightsError
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -35,3 +35,36 @@ def resolve(spec: str | Path, filename: str | None = None, what: str = "weights"
             f"{what}: could not get {target} from the Hugging Face Hub ({type(err).__name__}: {err}). "
             "Download it where you have network and pass the local path instead."
         ) from None
+
+
+def check_repo_id(repo_id: str) -> str:
+    """repo_id itself when it has the form owner/name, else an InputError saying what is accepted."""
+    if not HUB_ID.match(str(repo_id)):
+        raise InputError(f"repo {repo_id!r}: a Hub model repo is named owner/name (letters, digits, '-', '_', '.')")
+    return str(repo_id)
+
+
+def upload_model_folder(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    commit_message: str = "Upload WavBriVL model set",
+) -> str:
+    """Create the Hub model repo if missing (exist_ok) and upload the folder as one commit; returns its URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    try:
+        api.create_repo(check_repo_id(repo_id), private=private, exist_ok=True, repo_type="model")
+        commit = api.upload_folder(
+            repo_id=repo_id, folder_path=str(folder), commit_message=commit_message, repo_type="model"
+        )
+    except Exception as err:  # noqa: BLE001 - offline, no token, no rights: all end the same way for a user
+        raise WavBriVLError(
+            f"could not upload {folder} to the Hugging Face Hub repo {repo_id} ({type(err).__name__}: {err}). "
+            "Log in (`hf auth login` or HF_TOKEN) where you have network, or keep the folder (--folder) and "
+            "upload it later."
+        ) from None
+    return str(getattr(commit, "commit_url", commit))

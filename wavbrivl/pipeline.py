@@ -18,9 +18,7 @@ from wavbrivl.data.audio import AudioClip, AudioSource, load_audio
 from wavbrivl.data.image import ImageSource, load_images
 from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.factory import (
-    ENV_VARS,
     OFFLINE_PRESET,
-    PRESETS,
     TOYWORLD_DIR,
     Provenance,
     load_audio_tower,
@@ -33,7 +31,9 @@ from wavbrivl.generation import GenerationConfig, GenerationStep, generate_image
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.hub import resolve
 from wavbrivl.models import VQGAN, ImageTower, TextTower, WavBriVLAudioTower
+from wavbrivl.presets import ENV_VARS, load_preset
 from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
+from wavbrivl.training.record import RECORD_KEY as TRAINING_KEY
 from wavbrivl.volume import VolumeReport, apply_gain
 from wavbrivl.zero_shot import ZeroShotResult, class_prompts
 
@@ -98,7 +98,9 @@ class WavBriVLPipeline:
         self.clip_policy = clip_policy
         self.image_cache = EmbeddingCache()
         self.generation_defaults: dict[str, float | int] = {}
+        self.class_names: list[str] = []  # the set's own classes, if it knows any (default zero-shot names)
         self.text_unavailable = ""  # why a preset came without its text tower, if it did
+        self.training_record: dict = {}  # the audio tower's training record (`wavbrivl train`), kept by save_pretrained
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -113,30 +115,37 @@ class WavBriVLPipeline:
         text: str | None = None,
         need_vqgan: bool = True,
     ) -> "WavBriVLPipeline":
-        """Build a named preset ('brivl', 'clip', the offline default); explicit weight specs override it.
+        """Build a named preset (a JSON file: 'brivl', 'clip', the offline default, or one you add).
 
+        Each component comes from its explicit argument, else its environment variable, else the preset.
         need_vqgan=False skips the generator (embedding, ranking and evaluation do not use it).
         """
-        if name == OFFLINE_PRESET:
-            if not (TOYWORLD_DIR / INDEX_NAME).is_file():
+        preset = load_preset(name)
+        if preset.pretrained:
+            folder = TOYWORLD_DIR if name == OFFLINE_PRESET else preset.pretrained
+            if name == OFFLINE_PRESET and not (Path(folder) / INDEX_NAME).is_file():
                 raise WeightsError(
-                    f"the offline default model set is missing at {TOYWORLD_DIR}; "
+                    f"the offline default model set is missing at {folder}; "
                     "build it with `wavbrivl toyworld build --out wavbrivl/assets/toyworld`"
                 )
-            return cls.from_pretrained(
-                TOYWORLD_DIR, audio, image, vqgan, device=device, text=text, need_vqgan=need_vqgan
-            )
-        a, i, v, provenance = preset_components(name, audio, image, vqgan, vqgan_config, need_vqgan)
+            pipe = cls.from_pretrained(folder, audio, image, vqgan, device=device, text=text, need_vqgan=need_vqgan)
+            pipe.preset = name
+            pipe.generation_defaults = {**preset.generation, **pipe.generation_defaults}  # the set's own win
+            return pipe
+        a, i, v, provenance = preset_components(preset, audio, image, vqgan, vqgan_config, need_vqgan)
         t, why = None, ""
-        spec = text or PRESETS[name].text_spec(image)
+        spec = preset.text_spec(text, image)
         if spec:
             try:
-                t, provenance[TEXT_DIR] = load_text_tower(spec, kind=PRESETS[name].text_kind or "brivl")
+                t, provenance[TEXT_DIR] = load_text_tower(
+                    spec, tokenizer=preset.spec("tokenizer"), kind=preset.text_kind or "brivl"
+                )
             except WeightsError as err:
                 if text or os.environ.get(ENV_VARS["text"]):
                     raise  # asked for explicitly: a failure is an error
                 why = f"the text tower was not loaded from {spec}: {err}"
         pipe = cls(a, i, v, provenance, preset=name, device=device, text_tower=t)
+        pipe.generation_defaults = dict(preset.generation)
         pipe.text_unavailable = why
         return pipe
 
@@ -192,6 +201,9 @@ class WavBriVLPipeline:
             text_tower=text_tower,  # type: ignore[arg-type]
         )
         pipe.generation_defaults = dict(index.get("generation", {}))
+        pipe.class_names = [str(c) for c in index.get("class_names", [])]
+        if audio is None:  # the record belongs to the saved audio tower, not to a replacement
+            pipe.training_record = dict(index.get(TRAINING_KEY) or {})
         return pipe
 
     @classmethod
@@ -213,9 +225,41 @@ class WavBriVLPipeline:
             "image_kind": "clip" if type(self.image_tower).__name__ == "CLIPImageTower" else "brivl",
             "provenance": {k: dataclasses.asdict(v) for k, v in self.provenance.items()},
             "generation": self.generation_defaults,
+            "class_names": self.class_names,
         }
+        if self.training_record:
+            index[TRAINING_KEY] = self.training_record
         (folder / INDEX_NAME).write_text(json.dumps(index, indent=2))
         return folder
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool = False,
+        token: str | None = None,
+        commit_message: str = "Upload WavBriVL model set",
+        license: str | None = None,
+        data_description: str | None = None,
+        folder: str | Path | None = None,
+    ) -> str:
+        """Save this set with a generated model card and upload it to a Hub model repo; returns the commit URL.
+
+        folder keeps the prepared upload folder there (default: a temporary one); license and data_description
+        fill the card where the set does not record them.
+        """
+        from wavbrivl.publish import push_pipeline
+
+        return push_pipeline(
+            self,
+            repo_id,
+            private=private,
+            token=token,
+            commit_message=commit_message,
+            license=license,
+            data_description=data_description,
+            folder=folder,
+        )
 
     # ------------------------------------------------------------------ facts
     def components(self) -> dict[str, torch.nn.Module]:
@@ -244,7 +288,10 @@ class WavBriVLPipeline:
                 "trained": prov.trained,
                 "note": prov.note,
             }
-        description = PRESETS[self.preset].description if self.preset in PRESETS else ""
+        try:
+            description = load_preset(self.preset).description
+        except WeightsError:  # a set saved under a preset name that is not installed here
+            description = ""
         return {
             "preset": self.preset,
             "description": description,

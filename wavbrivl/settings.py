@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavbrivl.errors import InputError
-from wavbrivl.factory import ENV_VARS, OFFLINE_PRESET, PRESETS, VQGAN_CONFIG_ENV
+from wavbrivl.factory import OFFLINE_PRESET
+from wavbrivl.presets import ENV_VARS, preset_names
 
 SETTINGS_FILE = "wavbrivl.json"
 SETTINGS_ENV = "WAVBRIVL_CONFIG"  # another settings file than ./wavbrivl.json
@@ -24,7 +25,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "audio": (ENV_VARS["audio"], "--audio-weights"),
     "image": (ENV_VARS["image"], "--image-weights"),
     "vqgan": (ENV_VARS["vqgan"], "--vqgan-weights"),
-    "vqgan_config": (VQGAN_CONFIG_ENV, "--vqgan-config"),
+    "vqgan_config": (ENV_VARS["vqgan_config"], "--vqgan-config"),
     "text": (ENV_VARS["text"], "--text-weights"),
     "tokenizer": (ENV_VARS["tokenizer"], "--tokenizer"),
     "device": ("WAVBRIVL_DEVICE", "--device"),
@@ -83,8 +84,8 @@ def read_settings(path: str | Path | None = None) -> dict[str, str]:
         if key in PATH_KEYS and not Path(value).expanduser().is_absolute() and (file.parent / value).exists():
             value = str(file.parent / value)
         values[key] = value
-    if "preset" in values and values["preset"] not in PRESETS:
-        raise InputError(f"{file}: unknown preset {values['preset']!r}; choose one of {sorted(PRESETS)}")
+    if "preset" in values and values["preset"] not in preset_names():
+        raise InputError(f"{file}: unknown preset {values['preset']!r}; choose one of {preset_names()}")
     return values
 
 
@@ -102,9 +103,9 @@ def model_choice(flags: dict[str, str | None] | None = None, path: str | Path | 
                 setattr(choice, key, value)
                 choice.sources[key] = source
                 break
-    if choice.preset not in PRESETS:
+    if choice.preset not in preset_names():
         raise InputError(
-            f"{choice.sources.get('preset')}: unknown preset {choice.preset!r}; choose one of {sorted(PRESETS)}"
+            f"{choice.sources.get('preset')}: unknown preset {choice.preset!r}; choose one of {preset_names()}"
         )
     return choice
 
@@ -115,7 +116,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config", default=None, help=f"settings file (default ${SETTINGS_ENV}, else ./{SETTINGS_FILE})"
     )
-    group.add_argument("--preset", default=None, choices=sorted(PRESETS), help=f"model set (default {OFFLINE_PRESET})")
+    group.add_argument("--preset", default=None, choices=preset_names(), help=f"model set (default {OFFLINE_PRESET})")
     group.add_argument("--pretrained", default=None, help="a folder or Hub id written by save_pretrained")
     group.add_argument("--audio-weights", default=None, help="audio tower folder, or WavLM folder / Hub id")
     group.add_argument("--image-weights", default=None, help="image tower folder, official BriVL .pth, or Hub id")

@@ -26,8 +26,9 @@ def sed_f1(
     ref = dcase_util.containers.MetaDataContainer(list(reference))
     est = dcase_util.containers.MetaDataContainer(list(estimated))
     for filename in sorted({e["filename"] for e in reference} | {e["filename"] for e in estimated}):
-        metrics.evaluate(reference_event_list=ref.filter(filename=filename),
-                         estimated_event_list=est.filter(filename=filename))
+        metrics.evaluate(
+            reference_event_list=ref.filter(filename=filename), estimated_event_list=est.filter(filename=filename)
+        )
     overall = metrics.results_overall_metrics()["f_measure"]
     classwise = metrics.results_class_wise_average_metrics()["f_measure"]
     return {

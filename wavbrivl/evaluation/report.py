@@ -32,8 +32,12 @@ def update_report(out: str | Path, result: dict, model: dict) -> tuple[Path, Pat
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.json"
     report = json.loads(path.read_text()) if path.is_file() else {"tasks": {}}
-    result = {**result, "model": model, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": platform.node() or "unknown"}
+    result = {
+        **result,
+        "model": model,
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": platform.node() or "unknown",
+    }
     report["tasks"][result["task"]] = result
     path.write_text(json.dumps(report, indent=2))
     markdown = out / "report.md"

@@ -151,7 +151,11 @@ def vggsound_classification(pipe, data: EvalDataset, config: EvalConfig, embedde
     probs, y = probe.predict(x_test), _labels(test_items)
     result = {"mAP": mean_average_precision(probs, y), "accuracy": accuracy(probs, y)}
     _zero_shot(
-        pipe, x_test, data.classes, config, result,
+        pipe,
+        x_test,
+        data.classes,
+        config,
+        result,
         lambda zs: {"zero_shot_mAP": mean_average_precision(zs, y), "zero_shot_accuracy": accuracy(zs, y)},
     )
     result.update(train_clips=len(train_items), test_clips=len(test_items))
@@ -196,8 +200,9 @@ def _windows_to_events(active: np.ndarray, filename: str, classes: list[str], wi
                 end = w
                 while end + 1 < len(active) and active[end + 1, c]:
                     end += 1
-                events.append({"filename": filename, "event_label": classes[c], "onset": w * window,
-                               "offset": (end + 1) * window})
+                events.append(
+                    {"filename": filename, "event_label": classes[c], "onset": w * window, "offset": (end + 1) * window}
+                )
                 w = end + 1
             else:
                 w += 1
@@ -218,15 +223,18 @@ def desed_detection(pipe, data: EvalDataset, config: EvalConfig, embedder: Embed
     for fold in range(config.sed_folds):
         train = [it.id for it in items if fold_of[it.id] != fold]
         probe = train_probe(
-            np.concatenate([per_file[i] for i in train]), np.concatenate([targets[i] for i in train]),
-            len(data.classes), config.probe,
+            np.concatenate([per_file[i] for i in train]),
+            np.concatenate([targets[i] for i in train]),
+            len(data.classes),
+            config.probe,
         )
         for it in (it for it in items if fold_of[it.id] == fold):
             active = probe.predict(per_file[it.id]) >= config.threshold
             estimated += _windows_to_events(active, it.path.name, data.classes, config.window)
     reference = [
         {"filename": it.path.name, "event_label": data.classes[label], "onset": onset, "offset": offset}
-        for it in items for onset, offset, label in it.events
+        for it in items
+        for onset, offset, label in it.events
     ]
     result = sed_f1(reference, estimated, data.classes, resolution=config.window)
     result["clips"] = len(items)

@@ -12,10 +12,11 @@ import torch
 
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
-from wavbrivl.factory import TINY_WAVLM, WAVLM_NO_DROPOUT, Provenance
+from wavbrivl.factory import Provenance
 from wavbrivl.generation.cutouts import AugmentConfig
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
+from wavbrivl.presets import model_size
 from wavbrivl.toyworld.card import write_model_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.negatives import negatives
@@ -26,7 +27,7 @@ from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.trainer import TrainConfig, train
 
-TOY_WAVLM = {**TINY_WAVLM, "hidden_size": 64, "intermediate_size": 128, **WAVLM_NO_DROPOUT}
+TOY_AUDIO = model_size("toy")["audio"]  # WavLM size (no dropout), head width, all layers trained
 # VQGAN-CLIP guidance (cutouts from the tower's input size to the whole picture, affine + perspective + small
 # colour jitter, noise, ClampWithGrad) from a blob on the world's background: a single-object start.
 # The augmentation pads with the background colour, so no edge colour leaks inward. Chosen with the pixel judge
@@ -145,9 +146,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     embed_frames(work / "shards", tower, tower_name="toyworld image tower")
     embed_frames(work / "val", tower, tower_name="toyworld image tower")
     torch.manual_seed(config.seed)
-    audio = WavBriVLAudioTower(
-        AudioTowerConfig(wavlm=dict(TOY_WAVLM), embed_dim=tower.embed_dim, mlp_hidden=128, trainable_layers=-1)
-    )
+    audio = WavBriVLAudioTower(AudioTowerConfig(**TOY_AUDIO, embed_dim=tower.embed_dim))
     WavBriVLPipeline(audio, tower, vqgan, device="cpu").save_pretrained(work / "base")
     timings["shards"] = time.perf_counter() - t
 
@@ -170,6 +169,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
         log_every=10,
         seed=config.seed,
         progress=False,
+        data_description=f"the synthetic toy world (seed {config.seed}): {len(CLASSES)} classes of sound + picture",
     )
     last = train(train_config)
     timings["audio_tower"] = time.perf_counter() - t
@@ -188,6 +188,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     }
     pipe.preset = "toyworld"
     pipe.generation_defaults = dict(GENERATION_DEFAULTS)
+    pipe.class_names = [c.name for c in CLASSES]
     pipe.save_pretrained(out)
     timings["total_build"] = time.perf_counter() - started
     result = {"timings_s": timings, "training": last, "config": asdict(config)}
@@ -250,9 +251,7 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     (folder / "model_index.json").write_text(json.dumps(index, indent=2))
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
     result["config"] = asdict(config)
-    result.setdefault("metrics", {}).update(
-        evaluate_text(pipe, world.examples(1_000_000, config.held_out_examples))
-    )
+    result.setdefault("metrics", {}).update(evaluate_text(pipe, world.examples(1_000_000, config.held_out_examples)))
     (folder / "build.json").write_text(json.dumps(result, indent=2))
     write_model_card(folder, result)
     return result

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wavbrivl.model_card import BASE_TAGS, markdown_table, write_card
 from wavbrivl.toyworld.world import CLASSES, LEVEL_RANGE_DB, SIZE_RANGE
+
+# Hub front matter: the set is trained by this MIT-licensed project's code on its own synthetic data
+METADATA = {
+    "license": "mit",
+    "library_name": "wavbrivl",
+    "tags": [*BASE_TAGS, "brivl", "vqgan", "image-generation", "toyworld", "synthetic-data"],
+}
 
 BARS = {
     "image_class_accuracy": (">=", 0.95),
@@ -54,17 +62,17 @@ def write_model_card(folder: Path, result: dict) -> Path:
         "",
         "## Build",
         "",
-        "| stage | seconds |",
-        "| --- | --- |",
     ]
-    lines += [f"| {k} | {v:.0f} |" for k, v in result["timings_s"].items()]
+    lines += markdown_table(("stage", "seconds"), [(k, f"{v:.0f}") for k, v in result["timings_s"].items()])
     metrics = result.get("metrics")
     if metrics:
-        lines += ["", "## Measured on held-out examples", "", "| metric | value | bar |", "| --- | --- | --- |"]
+        lines += ["", "## Measured on held-out examples", ""]
+        rows = []
         for key, value in metrics.items():
             bar = BARS.get(key)
             bar_text = f"{bar[0]} {bar[1]:g} ({'met' if value >= bar[1] else 'NOT met'})" if bar else ""
-            lines.append(f"| {key} | {value:.3f} | {bar_text} |")
+            rows.append((key, f"{value:.3f}", bar_text))
+        lines += markdown_table(("metric", "value", "bar"), rows)
         lines += [
             "",
             "Generation metrics (`judge_*`): every class's sound at -17 dBFS, seeds 0-2, at the set's own",
@@ -74,6 +82,4 @@ def write_model_card(folder: Path, result: dict) -> Path:
             "the bounding box). The volume study generates -12, -6, 0, +6, +12 dB in one batch per class (seed 0)",
             "and correlates the volume with the largest object's area (Spearman; the worst class is reported).",
         ]
-    path = folder / "README.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_card(folder, "\n".join(lines), METADATA)

@@ -10,17 +10,9 @@ from torch import nn
 
 from wavbrivl.configs import BriVLImageConfig
 from wavbrivl.models import BriVLImageTower
+from wavbrivl.presets import model_size
 
-TOY_IMAGE_CONFIG = BriVLImageConfig(
-    backbone="test_efficientnet",
-    image_size=64,
-    hidden_dim=64,
-    num_layers=1,
-    num_heads=2,
-    ffn_dim=128,
-    embed_dim=64,
-    dropout=0.0,
-)
+TOY_IMAGE_CONFIG = BriVLImageConfig(**model_size("toy")["image"])
 
 
 class Readouts(nn.Module):

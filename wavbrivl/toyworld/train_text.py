@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from wavbrivl.configs import BriVLTextConfig
 from wavbrivl.models import BriVLTextTower, ImageTower
 from wavbrivl.models.image_tower import pil_to_tensor
+from wavbrivl.presets import model_size
 from wavbrivl.toyworld.world import CLASSES, SIZE_RANGE, ToyExample
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -31,16 +32,7 @@ TEMPLATES = [
     "a {name} is playing",
     "a {name} shape",
 ]
-TOY_BERT = {
-    "hidden_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 128,
-    "max_position_embeddings": 32,
-    "type_vocab_size": 2,
-    "hidden_dropout_prob": 0.0,
-    "attention_probs_dropout_prob": 0.0,
-}
+TOY_BERT = model_size("toy")["text"]["bert"]
 
 
 def toy_vocabulary() -> list[str]:
@@ -106,8 +98,10 @@ def train_text_tower(
     """Fit captions to the frozen image embeddings (soft-target InfoNCE: every matching picture is a positive)."""
     with torch.no_grad():
         images = torch.cat(
-            [image_tower.encode_pixels(torch.stack(pil_to_tensor([e.image for e in examples[i : i + 128]])))
-             for i in range(0, len(examples), 128)]
+            [
+                image_tower.encode_pixels(torch.stack(pil_to_tensor([e.image for e in examples[i : i + 128]])))
+                for i in range(0, len(examples), 128)
+            ]
         )
     labels = torch.tensor([e.label for e in examples])
     bins = torch.tensor([size_bin(e.size) for e in examples])

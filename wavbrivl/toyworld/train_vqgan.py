@@ -9,10 +9,11 @@ import torch.nn.functional as F
 
 from wavbrivl.configs import VQGANConfig, small_vqgan_config
 from wavbrivl.models import VQGAN
+from wavbrivl.presets import model_size
 
 # f8: a 64 px picture is 8 x 8 codes of 8 px, near the real f16 model's token geometry at 256 px (16 x 16 codes).
 # Coarse codes are what keep generation to whole shapes; at f2 (2 px codes) it could paint any texture.
-TOY_VQGAN_CONFIG = small_vqgan_config(embed_dim=32, n_embed=512, z_channels=32, ch_mult=(1, 2, 2, 4))
+TOY_VQGAN_CONFIG = small_vqgan_config(**model_size("toy")["vqgan"])
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -19,9 +19,17 @@ from torch import nn
 from wavbrivl.checkpoints import load_component, save_component
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.data.shards import list_shards
+from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.training.loss import ContrastiveLoss, EmbeddingQueue
-from wavbrivl.training.metrics import retrieval_metrics
+from wavbrivl.training.record import (
+    RECORD_KEY,
+    data_summary,
+    read_index,
+    run_start,
+    training_record,
+    write_record,
+)
 from wavbrivl.training.stream import ShardStream, load_eval_set
 
 STATE_NAME = "trainer-state.pt"
@@ -55,6 +63,7 @@ class TrainConfig:
     stop_after: int | None = None  # end this invocation after N steps (checkpointed), e.g. on preemptible machines
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (autocast on GPU only)
     progress: bool = True
+    data_description: str | None = None  # what the shards hold, in words: recorded for the model card
 
 
 class TrainModule(nn.Module):
@@ -134,17 +143,6 @@ def _prepare_output(config: TrainConfig, rank: int) -> None:
         dist.barrier()
 
 
-def _mark_trained(out: Path) -> None:
-    index_path = out / "model_index.json"
-    index = json.loads(index_path.read_text())
-    index.setdefault("provenance", {})["audio_tower"] = {
-        "source": str(out / "audio_tower"),
-        "trained": True,
-        "note": "trained with wavbrivl train",
-    }
-    index_path.write_text(json.dumps(index, indent=2))
-
-
 def evaluate(
     tower: WavBriVLAudioTower, data: dict[str, torch.Tensor], device: torch.device, batch: int = 64
 ) -> dict[str, float]:
@@ -217,6 +215,12 @@ def train(config: TrainConfig) -> dict[str, float]:
         list_shards(config.shards), config.batch_size // config.accumulate, clip, config.seed, rank, world
     )
     val = load_eval_set(list_shards(config.val_shards), clip) if config.val_shards and rank == 0 else None
+    if rank == 0:  # what the model card will say: the start, the data, the latest validation
+        resuming = state_path.is_file()
+        start = run_start(out, config.base, resuming)
+        data = data_summary(config.shards, config.data_description)
+        val_data = data_summary(config.val_shards) if val is not None else None
+        validation = read_index(out).get(RECORD_KEY, {}).get("validation") if resuming else None
     log = open(out / METRICS_NAME, "a") if rank == 0 else None
     from tqdm import tqdm
 
@@ -267,6 +271,7 @@ def train(config: TrainConfig) -> dict[str, float]:
         if val is not None and (step % config.val_every == 0 or step == config.steps):
             metrics = evaluate(tower, val, device)
             last.update(metrics)
+            validation = {"step": step, "clips": len(val["audio"]), **metrics}
             log.write(json.dumps({"step": step, "val": metrics}) + "\n")
             log.flush()
         if rank == 0 and (step % config.checkpoint_every == 0 or step == run_until):
@@ -285,7 +290,7 @@ def train(config: TrainConfig) -> dict[str, float]:
                 "config": dataclasses.asdict(config),
             }
             save_component(tower, out / "audio_tower")
-            _mark_trained(out)
+            write_record(out, training_record(config, step, epoch, start, data, val_data, validation))
             _atomic_save(state, state_path)
     bar.close()
     if log is not None:
