@@ -27,9 +27,11 @@ from gradio_client.utils import is_valid_file  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image, parse_volume  # noqa: E402
+from wavbrivl.data.audio import MAX_AUDIO_SECONDS  # noqa: E402
 from wavbrivl.data.image import IMAGE_SUFFIXES  # noqa: E402
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES  # noqa: E402
 from wavbrivl.factory import OFFLINE_PRESET  # noqa: E402
+from wavbrivl.generation import resolve_seed  # noqa: E402
 from wavbrivl.hosting import SHORT_CALL_SECONDS, ZEROGPU_MAX_SECONDS, generation_seconds, gpu, on_zero_gpu  # noqa: E402
 from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline  # noqa: E402
 from wavbrivl.volume import apply_gain, db_to_gain  # noqa: E402
@@ -38,7 +40,15 @@ from wavbrivl.zero_shot import class_prompts  # noqa: E402
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
 DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
 CONTAINER_UPLOADS = VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES | {".ogg", ".mp3"}
-LIMITS = {"images": 200, "steps": 300, "size": 512, "cutn": 32, "volumes": 6, "audio_seconds": 30, "classes": 500}
+LIMITS = {
+    "images": 200,
+    "steps": 300,
+    "size": 512,
+    "cutn": 32,
+    "volumes": 6,
+    "audio_seconds": MAX_AUDIO_SECONDS,
+    "classes": 500,
+}
 MAX_SEED = 2**32 - 1
 MAX_LR = 10.0
 GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
@@ -309,7 +319,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
         prompts = str(prompts or "").strip()
         if not prompts:
             _need_audio(audio)
-        seed = int(seed) if seed is not None and seed >= 0 else int(np.random.default_rng().integers(0, 2**31))
+        seed = resolve_seed(seed)
         lr = float(lr) if lr is not None else None
         config = pipe.generation_config(steps=int(steps), size=int(size), lr=lr, cutn=int(cutn), seed=seed)
         every = max(1, int(steps) // 10)
@@ -354,7 +364,7 @@ def build_app(pipe: WavBriVLPipeline) -> gr.Blocks:
             volumes = [parse_volume(v) for v in texts]
         except WavBriVLError as err:
             raise _error(err) from None
-        seed = int(seed) if seed is not None and seed >= 0 else 0
+        seed = resolve_seed(seed)
         config = pipe.generation_config(steps=int(steps), size=int(size), cutn=int(cutn), seed=seed)
         try:
             embedded = _embed_sound(audio, volumes)

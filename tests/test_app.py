@@ -62,3 +62,22 @@ def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):
         client.predict(handle_file(wav), [handle_file(str(broken))], False, 0, "", api_name="/rank")
     job = client.submit(handle_file(wav), 0, 2, 1, 32, 0.1, 1, None, "", api_name="/generate")
     assert len(list(job)) >= 3  # the server still works
+
+
+def test_app_and_cli_rank_alike(client, wav, image_files, capsys):
+    """The same request (sound, images, volume) through the app and through `wavbrivl rank` gives the same order
+    and scores: both load the set through one settings module and parse the volume in one place."""
+    import json
+    from pathlib import Path
+
+    from wavbrivl.cli import main
+
+    files = [str(p) for p in image_files]
+    _, bars = client.predict(handle_file(wav), [handle_file(p) for p in files], False, -6, "", api_name="/rank")
+    app_rows = [(row[0].split(" ", 1)[1], row[1]) for row in bars["data"]]
+    assert (
+        main(["rank", "--preset", "tiny-random", "--audio", wav, "--images", *files, "--json", "--volume", "-6"]) == 0
+    )
+    cli_rows = [(Path(r["image"]).stem, r["score"]) for r in json.loads(capsys.readouterr().out)]
+    assert [name for name, _ in app_rows] == [name for name, _ in cli_rows]
+    assert np.allclose([s for _, s in app_rows], [s for _, s in cli_rows], atol=1e-5)

@@ -34,3 +34,24 @@ def test_clip_policy_hard_clips():
     assert np.abs(out).max() == 1.0 and report.exceeds_full_scale and "hard-clipped" in report.message()
     with pytest.raises(InputError, match="policy"):
         apply_gain(out, 0.0, policy="limit")
+
+
+def test_the_cli_and_the_api_read_volumes_with_one_syntax():
+    """`wavbrivl` protects negative volumes from argparse with the same pattern parse_volume reads."""
+    from wavbrivl.cli import _protect_negative_volumes
+    from wavbrivl.volume import parse_volume
+
+    argv = ["rank", "--volume", "-6dB", "--volumes", "-.5db", "-12", "--seed", "-1", "--json"]
+    protected = _protect_negative_volumes(argv)
+    assert protected[2] == " -6dB" and protected[4] == " -.5db" and protected[-1] == "--json"
+    assert [parse_volume(v) for v in protected[2:6:2]] == [-6.0, -0.5]
+
+
+def test_seed_minus_one_means_random_everywhere():
+    from wavbrivl.generation import resolve_seed
+
+    assert resolve_seed(7) == 7
+    drawn = {resolve_seed(-1) for _ in range(5)}
+    assert len(drawn) > 1 and all(0 <= s < 2**31 for s in drawn)
+    with pytest.raises(ValueError, match="random"):
+        resolve_seed(-2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -12,9 +11,10 @@ import numpy as np
 
 from wavbrivl.configs import BRIVL_TOKENIZER
 from wavbrivl.errors import InputError, WavBriVLError
+from wavbrivl.generation import resolve_seed
 from wavbrivl.presets import load_preset
 from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline
-from wavbrivl.volume import parse_volume
+from wavbrivl.volume import VOLUME_SYNTAX, parse_volume
 
 
 def _load(args: argparse.Namespace, need_vqgan: bool = True):
@@ -104,7 +104,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     volumes = _volumes(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    config = pipe.generation_config(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=args.seed)
+    seed = resolve_seed(args.seed)
+    config = pipe.generation_config(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=seed)
     if args.audio is None and not args.prompt:
         raise InputError("give a sound (--audio), text prompts (--prompt 'words:weight'), or both")
     embedded = None
@@ -131,9 +132,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     summary = {
         name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
     }
-    (out / "summary.json").write_text(
-        json.dumps({"seed": args.seed, "steps": config.steps, "results": summary}, indent=2)
-    )
+    (out / "summary.json").write_text(json.dumps({"seed": seed, "steps": config.steps, "results": summary}, indent=2))
     for name, item in summary.items():
         print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
     return 0
@@ -393,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
     p.add_argument("--steps", type=int, default=None, help="default: the model set's")
     p.add_argument("--size", type=int, default=None, help="pixels; default: the model set's")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="-1: a random seed (the seed used is printed)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--cutn", type=int, default=None)
     p.add_argument("--init-image", default=None)
@@ -525,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _protect_negative_volumes(argv: list[str]) -> list[str]:
     """Keep values like '-6dB' or '-.5x' from being read as options (argparse only knows plain numbers)."""
-    return [" " + a if re.fullmatch(r"-(\d+\.?\d*|\.\d+)\s*(db|x)", a, re.IGNORECASE) else a for a in argv]
+    return [" " + a if a.startswith("-") and a[1:2] != "-" and VOLUME_SYNTAX.fullmatch(a) else a for a in argv]
 
 
 def main(argv: list[str] | None = None) -> int:

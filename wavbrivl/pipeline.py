@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from wavbrivl.checkpoints import load_component, save_component
-from wavbrivl.data.audio import AudioClip, AudioSource, load_audio
+from wavbrivl.data.audio import MAX_AUDIO_SECONDS, AudioClip, AudioSource, load_audio
 from wavbrivl.data.image import ImageSource, load_images
 from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.factory import (
@@ -75,7 +75,7 @@ class WavBriVLPipeline:
         provenance: dict[str, Provenance] | None = None,
         preset: str = "custom",
         device: str | torch.device | None = None,
-        max_audio_seconds: float = 30.0,
+        max_audio_seconds: float = MAX_AUDIO_SECONDS,
         clip_policy: str = "allow",
         text_tower: TextTower | None = None,
     ) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from wavbrivl.errors import InputError
 
 CLIP_POLICIES = ("allow", "clip")
+VOLUME_SYNTAX = re.compile(r"\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*(db|x)?\s*", re.IGNORECASE)  # -6, +6dB, 0.5x
 MAX_VOLUME_DB = 120.0  # a gain beyond ±120 dB (a factor of a million) is not a volume setting
 
 
@@ -65,7 +66,7 @@ def parse_volume(text: str | float) -> float:
     if isinstance(text, (int, float)):
         return check_volume_db(float(text))
     shown = str(text) if len(str(text)) <= 40 else str(text)[:37] + "..."  # a huge text is not echoed whole
-    match = re.fullmatch(r"\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*(db|x)?\s*", str(text), re.IGNORECASE)
+    match = VOLUME_SYNTAX.fullmatch(str(text))
     if not match:
         raise InputError(f"volume {shown!r}: expected decibels like '-6', '+6dB' or a factor like '0.5x'")
     value = float(match.group(1))

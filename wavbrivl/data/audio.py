@@ -19,6 +19,7 @@ ACCEPTED = f"a sound file ({FILE_FORMATS}), a numpy array with its sample rate, 
 SILENCE_DBFS = -60.0
 MIN_SAMPLE_RATE = 1000  # below 1 kHz a file is not a recording of sound (a broken or forged header)
 MAX_SAMPLE_RATE = 768_000  # the highest rate that audio interfaces offer
+MAX_AUDIO_SECONDS = 30  # a request's sound is cut to its first 30 s (the app, the CLI and the pipeline alike)
 MAX_FULL_SCALE = 10.0  # float samples beyond 10x full scale are refused; between 1x and 10x they are noted
 
 AudioSource = Union[str, os.PathLike, bytes, tuple, np.ndarray, "AudioClip"]

@@ -2,10 +2,11 @@
 
 from wavbrivl.generation.cutouts import MakeCutouts
 from wavbrivl.generation.loss import spherical_distance_sq
-from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, generate_images, resolve_seed
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 
 __all__ = [
+    "resolve_seed",
     "GenerationConfig",
     "GenerationStep",
     "MakeCutouts",

@@ -16,6 +16,17 @@ from wavbrivl.generation.loss import spherical_distance_sq
 from wavbrivl.models import VQGAN, ImageTower
 from wavbrivl.models.image_tower import pil_to_tensor
 
+RANDOM_SEED = -1  # asks for a fresh random seed (the seed used is reported)
+
+
+def resolve_seed(seed: int | float | None) -> int:
+    """The seed to use: the one given (>= 0), or a fresh random one for None or RANDOM_SEED."""
+    if seed is None or int(seed) == RANDOM_SEED:
+        return int(np.random.default_rng().integers(0, 2**31))
+    if int(seed) < 0:
+        raise ValueError(f"seed must be {RANDOM_SEED} (random) or a number from 0, got {seed}")
+    return int(seed)
+
 
 @dataclass
 class GenerationConfig:
