@@ -82,21 +82,21 @@ def test_bad_image_is_named_by_its_own_name(client, sounds, tmp_path):
 
 
 def test_level_preview_decodes_each_file_once(sounds, monkeypatch, tmp_path):
-    import app
+    from wavbrivl.frontend import common
 
     calls = []
-    real = app.load_audio
-    monkeypatch.setattr(app, "load_audio", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = common.load_audio
+    monkeypatch.setattr(common, "load_audio", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     path = tmp_path / "level.m4a"
     path.write_bytes(sounds["toy.m4a"].read_bytes())
-    views = [app.waveform_view(str(path), db) for db in (-6, 0, 6, 12)]
+    views = [common.waveform_view(str(path), db) for db in (-6, 0, 6, 12)]
     assert len(calls) == 1
     assert all(frame is not None and "gain" in text for frame, text in views)
     assert views[3][0]["peak"].max() == pytest.approx(4 * views[1][0]["peak"].max(), rel=0.01)  # +12 dB ≈ ×4
     path.write_bytes(sounds["toy.flac"].read_bytes())  # a new file at the same path is decoded again
-    app.waveform_view(str(path), 0)
+    common.waveform_view(str(path), 0)
     assert len(calls) == 2
-    frame, text = app.waveform_view(str(tmp_path / "gone.ogg"), 0)
+    frame, text = common.waveform_view(str(tmp_path / "gone.ogg"), 0)
     assert frame is None and "gone.ogg: no such file" in text and str(tmp_path) not in text
 
 

@@ -1,0 +1,6 @@
+"""The Gradio front end over WavBriVLPipeline: shared checks and helpers (common), one builder per tab (tabs), the
+page that assembles them (blocks). The top-level app.py imports `spaces` first (ZeroGPU), then builds from here."""
+
+from wavbrivl.frontend.blocks import build_app
+
+__all__ = ["build_app"]

@@ -1,0 +1,73 @@
+"""The app's page: the model banner, the Sound and Volume inputs with their level preview, then one tab per task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from wavbrivl import WavBriVLPipeline
+
+from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, _banner, _check_number, _guard, waveform_view
+from .tabs import Shared, classify_tab, generate_tab, model_tab, rank_tab, volume_study_tab
+
+
+def _sound_panel(example_sounds: list[str]) -> tuple[gr.Audio, gr.Slider, gr.LinePlot, gr.Markdown]:
+    """The Sound box (upload, microphone, a video's sound track, examples) and the Volume slider with its preview."""
+    with gr.Row():
+        with gr.Column(scale=2):
+            # filepath, no format: Gradio hands over the file untouched (its own decoding needs ffprobe)
+            audio = gr.Audio(
+                sources=["upload", "microphone"], type="filepath", format=None, label="Sound", elem_id="sound"
+            )
+            _guard(audio)
+            # The Sound box's own upload takes only audio/* types; browsers call webm and mp4 files video/*,
+            # so those (and videos' sound tracks) come in through this button, into the same Sound box.
+            other = gr.UploadButton(
+                "Upload a video or a webm / mp4 / m4a sound",
+                file_types=sorted(CONTAINER_UPLOADS),
+                size="sm",
+                elem_id="sound-file",
+            )
+            other.upload(lambda file: file, other, audio, api_name=False, queue=False)
+            if example_sounds:
+                gr.Examples(example_sounds, inputs=audio, label="Example sounds")
+        with gr.Column(scale=1):
+            volume = _guard(gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)"), _check_number)
+            level_text = gr.Markdown()
+            level_plot = gr.LinePlot(
+                x="seconds", y="peak", label="Peak after gain (1.0 = full scale)", y_lim=[0, 2], height=160
+            )
+    return audio, volume, level_plot, level_text
+
+
+def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks:
+    """The Blocks UI; every handler calls the pipeline and turns user errors into gr.Error.
+
+    `examples` is a folder of example sounds (*.wav) with a `gallery` folder of example pictures (*.png).
+    """
+    gallery_files = sorted(str(p) for p in (examples / "gallery").glob("*.png")) if examples else []
+    example_sounds = sorted(str(p) for p in examples.glob("*.wav")) if examples else []
+
+    max_seconds = min(LIMITS["audio_seconds"], pipe.max_audio_seconds)
+    # One GPU is one resource: with one, every handler that runs the model takes turns (rankings, classifications
+    # and generations cannot run it out of memory together). On the CPU only the long generations take turns.
+    on_gpu = torch.cuda.is_available() or pipe.device.type != "cpu"
+    model_lane = GPU_LANE if on_gpu else {}
+
+    def level_view(audio, volume_db):
+        return waveform_view(audio, volume_db, max_seconds)
+
+    with gr.Blocks(title="WavBriVL") as demo:
+        gr.Markdown("# WavBriVL — sound to image\n" + _banner(pipe))
+        audio, volume, level_plot, level_text = _sound_panel(example_sounds)
+        for trigger in (audio.change, volume.change):
+            trigger(level_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
+        shared = Shared(pipe, audio, volume, max_seconds, model_lane, pipe.generation_config())
+        rank_tab(shared, gallery_files)
+        seed, size, cutn = generate_tab(shared)
+        volume_study_tab(shared, seed, size, cutn)
+        classify_tab(shared)
+        model_tab(pipe)
+    return demo

@@ -1,0 +1,250 @@
+"""What every tab of the app shares: limits, input checks in the app's words, messages, the sound preview, budgets."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+from gradio_client.utils import is_valid_file
+from PIL import Image
+
+from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image
+from wavbrivl.data.audio import MAX_AUDIO_SECONDS
+from wavbrivl.data.image import IMAGE_SUFFIXES
+from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
+from wavbrivl.factory import OFFLINE_PRESET
+from wavbrivl.hosting import ZEROGPU_MAX_SECONDS, generation_seconds, on_zero_gpu
+from wavbrivl.volume import apply_gain
+
+DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
+CONTAINER_UPLOADS = VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES | {".ogg", ".mp3"}
+LIMITS = {
+    "images": 200,
+    "steps": 300,
+    "size": 512,
+    "cutn": 32,
+    "volumes": 6,
+    "audio_seconds": MAX_AUDIO_SECONDS,
+    "classes": 500,
+}
+MAX_SEED = 2**32 - 1
+MAX_LR = 10.0
+GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
+log = logging.getLogger("wavbrivl.app")
+
+
+def _banner(pipe: WavBriVLPipeline) -> str:
+    info = pipe.info()
+    lines = [f"**Model set** `{info['preset']}` on `{info['device']}` — {info['description']}"]
+    for name, part in info["components"].items():
+        state = "trained" if part["trained"] else "**UNTRAINED**"
+        lines.append(f"- {name}: {part['class']}, {part['parameters']:,} parameters, {state}, from `{part['source']}`")
+    if info["preset"] == OFFLINE_PRESET:
+        lines.insert(
+            0,
+            "ℹ️ **Offline synthetic-world model set**: it knows 8 toy sound classes (tones paired with "
+            "coloured shapes; louder = bigger), not real sounds. Use `--preset brivl` with real weights.",
+        )
+    if pipe.untrained:
+        lines.insert(0, "⚠️ **Untrained weights in use: results demonstrate the plumbing only.**")
+    limits = ", ".join(f"{k.replace('_', ' ')} ≤ {v}" for k, v in LIMITS.items())
+    return "\n".join(lines) + f"\n\n*Limits per request:* {limits}."
+
+
+_SERVER_COPY = re.compile(r"[^\s'\"(]*/[0-9a-f]{32,}/")  # the folder of Gradio's copy of an upload
+
+
+def _named(text: str, files=()) -> str:
+    """The text with every upload's server path replaced by its file name (Gradio keeps the original name)."""
+    for file in sorted({str(f) for f in files if isinstance(f, (str, os.PathLike))}, key=len, reverse=True):
+        text = text.replace(file, Path(file).name)
+    return _SERVER_COPY.sub("", text)
+
+
+def _error(err: Exception, *files) -> gr.Error:
+    """The project's message, naming uploads by their original file names rather than the server's copies."""
+    if isinstance(err, gr.Error):
+        return err
+    if isinstance(err, WavBriVLError):
+        text = str(err)
+    elif isinstance(err, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+        text = "the GPU ran out of memory for this request; try a smaller size, fewer cutouts or fewer volumes"
+    else:  # a bug: logged with its traceback, and shown as what it is
+        log.error("request failed", exc_info=err)
+        text = f"the request failed with an unexpected {type(err).__name__}: {err} (please report this bug)"
+    return gr.Error(_named(text, files))
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def _check_number(component, payload):
+    """A number from the UI or the API, within the component's own bounds, else the field's name and its range."""
+    label = component.label
+    if payload is None:
+        if isinstance(component, gr.Slider):
+            raise gr.Error(f"{label}: no value was given")
+        return None  # an empty number box: the handler's default
+    try:
+        value = float(payload) if not isinstance(payload, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise gr.Error(f"{label}: {str(payload)[:40]!r} is not a finite number")
+    low, high = component.minimum, component.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"from {_number(low)} to {_number(high)}" if low is not None and high is not None else ""
+        shown = _number(payload if isinstance(payload, int) and not isinstance(payload, bool) else value)
+        raise gr.Error(f"{label}: {shown} is out of range; give a number {bounds}".rstrip())
+    return value if isinstance(payload, str) else payload
+
+
+def _check_image_files(component, payload):
+    """Uploads in the images box: each must be an image by its name (Gradio's own check names no file)."""
+    for file in payload or []:
+        if file.path and not is_valid_file(file.path, component.file_types):
+            name = file.orig_name or Path(file.path).name
+            raise gr.Error(f"{name}: not an image file; expected one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+    return payload
+
+
+def _check_image(component, payload):
+    """An uploaded picture read by the project's loader first, so a bad one gets its message and its name."""
+    if payload is not None and payload.path:
+        try:
+            load_image(payload.path, name=payload.orig_name or Path(payload.path).name)
+        except WavBriVLError as err:
+            raise _error(err, payload.path) from None
+    return payload
+
+
+def _guard(component, check=None):
+    """Run `check`, then the component's own input processing, with every failure said in the app's words.
+
+    Through the API, Gradio's own processing answers bad values with words that name no field ('Value 0 is less
+    than minimum value 1') or with an internal error that names the server's copy of a file.
+    """
+    original = component.preprocess
+
+    def preprocess(payload):
+        if check is not None:
+            payload = check(component, payload)
+        try:
+            return original(payload)
+        except gr.Error as err:
+            raise gr.Error(_named(f"{component.label}: {err.message}")) from None
+        except Exception as err:  # noqa: BLE001 - told to the user; the server keeps running
+            raise gr.Error(_named(f"{component.label}: the input could not be read ({err})")) from None
+
+    component.preprocess = preprocess
+    return component
+
+
+def _need_audio(audio) -> None:
+    if audio is None:
+        raise gr.Error("Record or upload a sound first (or pick an example below the recorder).")
+
+
+_SOUNDS: OrderedDict[tuple, AudioClip] = OrderedDict()  # the last few decoded uploads, for the level preview
+_SOUNDS_LOCK = threading.Lock()
+SOUND_CACHE_SIZE = 8
+
+
+def load_sound(audio, max_seconds: float = LIMITS["audio_seconds"]) -> AudioClip:
+    """The Sound box's file (an upload or a microphone recording) decoded by the project's loader, no ffmpeg needed.
+
+    Named by its original file name (Gradio keeps it as the temporary copy's name); decoded once per file version,
+    so moving the volume slider does not decode the file again.
+    """
+    if not isinstance(audio, (str, os.PathLike)):
+        return load_audio(audio, max_seconds=max_seconds)
+    path = Path(audio)
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_audio(path, max_seconds=max_seconds, name=path.name)  # says what is wrong with it
+    key = (str(path), stat.st_mtime_ns, stat.st_size, float(max_seconds))
+    with _SOUNDS_LOCK:
+        if key in _SOUNDS:
+            _SOUNDS.move_to_end(key)
+            return _SOUNDS[key]
+    clip = load_audio(path, max_seconds=max_seconds, name=path.name)
+    with _SOUNDS_LOCK:
+        _SOUNDS[key] = clip
+        while len(_SOUNDS) > SOUND_CACHE_SIZE:
+            _SOUNDS.popitem(last=False)
+    return clip
+
+
+def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_seconds"]):
+    """A peak envelope of the sound after the gain, with how many samples go beyond full scale."""
+    if audio is None:
+        return None, ""
+    try:
+        clip = load_sound(audio, max_seconds)
+        scaled, report = apply_gain(clip.waveform, float(volume_db))
+    except Exception as err:  # noqa: BLE001 - the preview says what is wrong; the server keeps running
+        return None, f"⚠️ {_error(err, audio).message}"
+    bins = np.array_split(np.abs(scaled), min(200, len(scaled)))
+    frame = pd.DataFrame({"seconds": np.linspace(0, clip.seconds, len(bins)), "peak": [b.max() for b in bins]})
+    text = f"gain {report.gain_db:+.0f} dB = ×{report.gain:.2f}, peak {report.peak_out:.2f}"
+    if report.exceeds_full_scale:
+        text = f"⚠️ **clips**: {report.samples_over_full_scale} samples beyond full scale (±1) — " + text
+    return frame, text + "".join(f"\n- {n}" for n in clip.notes)
+
+
+def _number_or(value, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _within_one_gpu_call(handler, seconds):
+    """The streaming handler, refusing first (on ZeroGPU) a request whose declared GPU time is beyond one call."""
+
+    @functools.wraps(handler)
+    def run(*args):
+        need = seconds(*args)
+        if on_zero_gpu() and need > ZEROGPU_MAX_SECONDS:
+            raise gr.Error(
+                f"This request is estimated at {need} s of GPU time; a ZeroGPU call may last {ZEROGPU_MAX_SECONDS} s. "
+                "Lower the steps, the size or the cutouts (or the number of volumes)."
+            )
+        yield from handler(*args)
+
+    return run
+
+
+def _generation_seconds(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
+    """Declared GPU seconds of one Generate request (same arguments as the handler, as `spaces.GPU` wants)."""
+    return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8))
+
+
+def _study_seconds(audio, volumes_text, steps, seed, size, cutn):
+    """Declared GPU seconds of one Volume-study request: one image per volume."""
+    images = max(1, len(str(volumes_text or "").replace(",", " ").split()))
+    return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8), images)
+
+
+DISPLAY_SIDE = 256  # small generated pictures are shown at least this large, enlarged without blur
+
+
+def enlarged(image: Image.Image) -> Image.Image:
+    """The picture enlarged by a whole factor with nearest-neighbour, so a 64 px result is seen as it is."""
+    factor = max(1, DISPLAY_SIDE // max(image.size))
+    return image if factor == 1 else image.resize((image.width * factor, image.height * factor), Image.NEAREST)

@@ -1,0 +1,281 @@
+"""One builder per tab of the app (Rank, Generate, Volume study, Classify, Model), each with its handler over `pipe`.
+
+A handler that runs the model is made when its tab is built and gets `@gpu(...)` (ZeroGPU's decorator) then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
+from wavbrivl.generation import GenerationConfig, resolve_seed
+from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu
+from wavbrivl.volume import db_to_gain
+from wavbrivl.zero_shot import class_prompts
+
+from .common import (
+    DEFAULT_CLASSES,
+    GPU_LANE,
+    LIMITS,
+    MAX_LR,
+    MAX_SEED,
+    _check_image,
+    _check_image_files,
+    _check_number,
+    _error,
+    _generation_seconds,
+    _guard,
+    _need_audio,
+    _study_seconds,
+    _within_one_gpu_call,
+    enlarged,
+    load_sound,
+)
+
+
+@dataclass
+class Shared:
+    """What the tabs take from the page around them: the pipeline, the Sound and Volume inputs, the model's lane."""
+
+    pipe: WavBriVLPipeline
+    audio: gr.Audio
+    volume: gr.Slider
+    max_seconds: float
+    model_lane: dict
+    defaults: GenerationConfig
+
+    def embed_sound(self, audio, volumes):
+        """Embed the sound, telling the user about resampling, cropping, silence and clipping."""
+        embedded = self.pipe.embed_audio(load_sound(audio, self.max_seconds), volumes)
+        for note in embedded.notes:
+            gr.Warning(note)
+        return embedded
+
+
+def _ranker(shared: Shared, gallery_files: list[str]):
+    pipe = shared.pipe
+
+    @gpu(SHORT_CALL_SECONDS)
+    def rank(audio, files, use_examples, volume_db, text_query=""):
+        text_query = str(text_query or "").strip()
+        if not text_query:
+            _need_audio(audio)
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        if use_examples:
+            paths = gallery_files + paths
+        if not paths:
+            raise gr.Error("Upload images to rank, or tick 'include the example gallery'.")
+        if len(paths) > LIMITS["images"]:
+            raise gr.Error(f"At most {LIMITS['images']} images per request; got {len(paths)}.")
+        try:
+            embeds = pipe.embed_images(paths)  # cached by content: a gallery is embedded once
+            if text_query:
+                result = pipe.rank_text(text_query, embeds)
+            else:
+                result = pipe.rank(shared.embed_sound(audio, float(volume_db)), embeds)
+        except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
+            raise _error(err, audio, *paths) from None
+        ranked = result.ranked(0)
+        gallery = [(paths[i], f"#{r + 1}  {s:+.3f}") for r, (i, s) in enumerate(ranked)]
+        bars = pd.DataFrame(
+            {
+                "image": [f"#{r + 1} {Path(paths[i]).stem}" for r, (i, _) in enumerate(ranked)],
+                "score": [s for _, s in ranked],
+            }
+        )
+        return gallery, bars
+
+    return rank
+
+
+def rank_tab(shared: Shared, gallery_files: list[str]) -> None:
+    rank = _ranker(shared, gallery_files)
+    with gr.Tab("Rank"):
+        with gr.Row():
+            files = _guard(gr.File(file_count="multiple", file_types=["image"], label="Images"), _check_image_files)
+            use_examples = gr.Checkbox(value=bool(gallery_files), label="Include the example gallery")
+        text_query = gr.Textbox(
+            "",
+            label="…or rank by a text instead of the sound (text tower)",
+            placeholder="a large yellow triangle",
+            interactive=shared.pipe.text_tower is not None,
+        )
+        rank_btn = gr.Button("Rank images by the sound", variant="primary")
+        ranked = gr.Gallery(label="Best match first", columns=6, height="auto")
+        bars = gr.BarPlot(x="image", y="score", label="Scores", sort="-y", height=220)
+        inputs = [shared.audio, files, use_examples, shared.volume, text_query]
+        rank_btn.click(rank, inputs, [ranked, bars], api_name="rank", **shared.model_lane)
+
+
+def _generator(shared: Shared):
+    pipe = shared.pipe
+
+    @gpu(_generation_seconds)
+    def generate(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
+        prompts = str(prompts or "").strip()
+        if not prompts:
+            _need_audio(audio)
+        seed = resolve_seed(seed)
+        lr = float(lr) if lr is not None else None
+        config = pipe.generation_config(steps=int(steps), size=int(size), lr=lr, cutn=int(cutn), seed=seed)
+        every = max(1, int(steps) // 10)
+        strip, curve = [], []
+        try:
+            sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
+            for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
+                image = enlarged(step.images[0])
+                curve.append({"step": step.step, "similarity": step.similarity[0]})
+                if step.final or step.step % every == 0:
+                    strip.append((image, "final" if step.final else f"step {step.step}"))
+                label = "final" if step.final else f"step {step.step + 1}/{step.total}"
+                yield image, strip, pd.DataFrame(curve), f"seed {seed} — {label}, similarity {step.similarity[0]:+.4f}"
+        except Exception as err:  # noqa: BLE001
+            raise _error(err, audio) from None
+
+    return generate
+
+
+def generate_tab(shared: Shared) -> tuple[gr.Number, gr.Slider, gr.Slider]:
+    """The Generate tab; its seed, size and cutouts fields, which the Volume study uses too."""
+    generate, defaults = _generator(shared), shared.defaults
+    with gr.Tab("Generate"):
+        with gr.Row():
+            steps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
+            seed = gr.Number(0, precision=0, minimum=-1, maximum=MAX_SEED, label="Seed (-1: random)")
+            size = gr.Slider(16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)")
+            lr = gr.Number(defaults.lr, minimum=0, maximum=MAX_LR, label="Learning rate")
+            cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
+            for number in (steps, seed, size, lr, cutn):
+                _guard(number, _check_number)
+        with gr.Row():
+            init = _guard(gr.Image(type="pil", label="Init image (optional)", height=160), _check_image)
+            prompts = gr.Textbox(
+                "",
+                label="Text prompts (optional): 'words:weight | words:-weight' — negative weights avoid",
+                placeholder="a large red circle:0.5 | blue triangle:-0.5",
+                lines=2,
+                interactive=shared.pipe.text_tower is not None,
+            )
+        with gr.Row():
+            go = gr.Button("Generate", variant="primary")
+            stop = gr.Button("Stop")
+        with gr.Row():
+            current = gr.Image(label="Current step", format="png", height=256)
+            curve = gr.LinePlot(
+                x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256
+            )
+        strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png")
+        status = gr.Markdown()
+        job = go.click(
+            _within_one_gpu_call(generate, _generation_seconds),
+            [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts],
+            [current, strip, curve, status],
+            api_name="generate",
+            **GPU_LANE,
+        )
+        stop.click(None, None, None, cancels=[job])
+    return seed, size, cutn
+
+
+def _volume_studier(shared: Shared):
+    pipe = shared.pipe
+
+    @gpu(_study_seconds)
+    def volume_study(audio, volumes_text, steps, seed, size, cutn):
+        _need_audio(audio)
+        texts = str(volumes_text or "").replace(",", " ").split()
+        if not 1 <= len(texts) <= LIMITS["volumes"]:
+            raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'; got {len(texts)}.")
+        try:
+            volumes = [parse_volume(v) for v in texts]
+        except WavBriVLError as err:
+            raise _error(err) from None
+        seed = resolve_seed(seed)
+        config = pipe.generation_config(steps=int(steps), size=int(size), cutn=int(cutn), seed=seed)
+        try:
+            embedded = shared.embed_sound(audio, volumes)
+            cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
+            header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
+            rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
+            table = "\n".join([header, *rows])
+            for step in pipe.generate(embedded, config=config):
+                labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
+                label = "final" if step.final else f"step {step.step + 1}/{step.total}"
+                yield [(enlarged(im), text) for im, text in zip(step.images, labels)], f"seed {seed} — {label}", table
+        except Exception as err:  # noqa: BLE001
+            raise _error(err, audio) from None
+
+    return volume_study
+
+
+def volume_study_tab(shared: Shared, seed: gr.Number, size: gr.Slider, cutn: gr.Slider) -> None:
+    volume_study = _volume_studier(shared)
+    with gr.Tab("Volume study"):
+        volumes = gr.Textbox("-12 -6 0 6 12", label="Volumes (dB, or factors like 0.5x)")
+        steps = gr.Slider(1, LIMITS["steps"], value=shared.defaults.steps, step=1, label="Steps")
+        _guard(steps, _check_number)
+        with gr.Row():
+            go = gr.Button("Generate side by side (one batch, one seed)", variant="primary")
+            stop = gr.Button("Stop")
+        side = gr.Gallery(label="One image per volume", columns=6, height="auto", format="png")
+        status = gr.Markdown()
+        cos_table = gr.Markdown()
+        job = go.click(
+            _within_one_gpu_call(volume_study, _study_seconds),
+            [shared.audio, volumes, steps, seed, size, cutn],
+            [side, status, cos_table],
+            api_name="volume_study",
+            **GPU_LANE,
+        )
+        stop.click(None, None, None, cancels=[job])
+
+
+def _classifier(shared: Shared):
+    pipe = shared.pipe
+
+    @gpu(SHORT_CALL_SECONDS)
+    def classify(audio, volume_db, classes_text, templates_text):
+        _need_audio(audio)
+        names = [c.strip() for c in str(classes_text or "").replace("\n", ",").split(",") if c.strip()]
+        templates = [t.strip() for t in str(templates_text or "").split("|") if t.strip()] or ["{}"]
+        if not names:
+            raise gr.Error("Give at least one class name (comma-separated).")
+        if len(names) > LIMITS["classes"]:
+            raise gr.Error(f"At most {LIMITS['classes']} class names per request; got {len(names)}.")
+        try:
+            result = pipe.zero_shot(shared.embed_sound(audio, float(volume_db)), names, templates)
+        except Exception as err:  # noqa: BLE001
+            raise _error(err, audio) from None
+        top = result.top(0, len(names))
+        frame = pd.DataFrame({"class": [n for n, _ in top], "score": [s for _, s in top]})
+        prompts = ", ".join(f"'{p}'" for p in class_prompts([top[0][0]], templates)[0])
+        return frame, f"Best match: **{top[0][0]}** ({top[0][1]:+.3f}); prompts: {prompts}"
+
+    return classify
+
+
+def classify_tab(shared: Shared) -> None:
+    classify, pipe = _classifier(shared), shared.pipe
+    with gr.Tab("Classify"):
+        gr.Markdown(
+            "Zero-shot: the sound is compared with each class name through the text tower (no training)."
+            if pipe.text_tower is not None
+            else "⚠️ This model set has no text tower, so zero-shot classification is unavailable."
+        )
+        default_classes = ", ".join(pipe.class_names or DEFAULT_CLASSES)
+        classes = gr.Textbox(default_classes, label="Class names (comma-separated)", lines=2)
+        templates = gr.Textbox("{} | the sound of {}", label="Prompt templates ('|'-separated, {} = class name)")
+        go = gr.Button("Classify the sound", variant="primary", interactive=pipe.text_tower is not None)
+        bars = gr.BarPlot(x="class", y="score", label="Similarity per class", sort="-y", height=240)
+        best = gr.Markdown()
+        inputs = [shared.audio, shared.volume, classes, templates]
+        go.click(classify, inputs, [bars, best], api_name="classify", **shared.model_lane)
+
+
+def model_tab(pipe: WavBriVLPipeline) -> None:
+    with gr.Tab("Model"):
+        gr.JSON(pipe.info(), label="Loaded weights")
