@@ -1,0 +1,56 @@
+"""`wavbrivl toyworld build|evaluate|add-text`: the synthetic audio-visual world."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def cmd_toyworld_build(args: argparse.Namespace) -> int:
+    """Train the offline default model set on the synthetic world and write it to OUT."""
+    from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
+
+    config = ToyBuildConfig.quick(args.out, args.seed) if args.quick else ToyBuildConfig(args.out, args.seed)
+    if args.no_evaluate:
+        config.evaluate = False
+    result = build_toyworld(config, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps({"timings_s": result["timings_s"], "metrics": result.get("metrics", {})}, indent=2))
+    return 0
+
+
+def cmd_toyworld_add_text(args: argparse.Namespace) -> int:
+    """Train and add a text tower to a built toy-world set."""
+    from wavbrivl.toyworld.build import add_text_tower
+
+    result = add_text_tower(args.dir, args.steps, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result.get("metrics", {}), indent=2))
+    return 0
+
+
+def cmd_toyworld_evaluate(args: argparse.Namespace) -> int:
+    """Re-measure a built toy set with its current generation defaults."""
+    from wavbrivl.toyworld.build import reevaluate_toyworld
+
+    result = reevaluate_toyworld(args.dir, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result["metrics"], indent=2))
+    return 0
+
+
+def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl toyworld` and its subcommands."""
+    p = sub.add_parser("toyworld", help="the synthetic audio-visual world")
+    toy = p.add_subparsers(dest="toy_command", required=True)
+    p = toy.add_parser("build", help="train the offline default model set with the project's own code")
+    p.add_argument("--out", default="wavbrivl/assets/toyworld")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="a shortened build (CI): checks that learning happens")
+    p.add_argument("--no-evaluate", action="store_true")
+    p.set_defaults(func=cmd_toyworld_build)
+    p = toy.add_parser("evaluate", help="measure a built set again and rewrite its model card")
+    p.add_argument("--dir", default="wavbrivl/assets/toyworld")
+    p.set_defaults(func=cmd_toyworld_evaluate)
+    p = toy.add_parser("add-text", help="train a text tower against a built set's image tower and add it")
+    p.add_argument("--dir", default="wavbrivl/assets/toyworld")
+    p.add_argument("--steps", type=int, default=300)
+    p.set_defaults(func=cmd_toyworld_add_text)

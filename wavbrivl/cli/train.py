@@ -1,0 +1,217 @@
+"""`wavbrivl convert-brivl|prepare|embed-frames|train|push`: making and publishing model sets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from wavbrivl.cli.common import load
+from wavbrivl.configs import BRIVL_TOKENIZER
+from wavbrivl.errors import InputError, WavBriVLError
+from wavbrivl.presets import load_preset
+from wavbrivl.settings import add_model_args
+
+
+def cmd_convert_brivl(args: argparse.Namespace) -> int:
+    """Convert the official BriVL-1.0 .pth into the project's image (and text) tower folders."""
+    from wavbrivl.checkpoints import load_brivl_official, load_brivl_official_text, save_component
+
+    folder = save_component(load_brivl_official(args.pth), args.out)
+    print(f"wrote {folder}")
+    if args.text_out:
+        tower = load_brivl_official_text(args.pth, args.tokenizer)
+        print(f"wrote {save_component(tower, args.text_out)}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Videos into WebDataset shards of (clip audio, one frame, meta)."""
+    from tqdm import tqdm
+
+    from wavbrivl.training.prepare import REPORT_NAME, find_videos, prepare
+
+    total = len(find_videos(args.videos, args.csv, args.split))
+    with tqdm(total=total, desc="preparing", unit="video") as bar:
+        report = prepare(
+            args.videos,
+            args.out,
+            args.csv,
+            args.split,
+            args.seconds,
+            args.frame,
+            args.max_side,
+            args.per_shard,
+            args.seed,
+            progress=bar.update,
+        )
+    print(
+        f"{report.samples} clips written in {len(report.shards_written)} new shards "
+        f"({len(report.shards_skipped)} finished shards skipped); {len(report.skipped_files)} videos skipped, "
+        f"see {Path(args.out) / REPORT_NAME}"
+    )
+    return 0
+
+
+def cmd_embed_frames(args: argparse.Namespace) -> int:
+    """Embed every frame once with the frozen image tower and store it beside the sample."""
+    from tqdm import tqdm
+
+    from wavbrivl.factory import load_image_tower
+    from wavbrivl.pipeline import default_device
+    from wavbrivl.training.embed_frames import embed_frames
+
+    device = args.device or default_device()
+    if args.tower in ("brivl", "clip"):
+        spec = load_preset(args.tower).spec("image", args.image_weights)
+        tower, _ = load_image_tower(str(spec), args.tower)
+    else:
+        from wavbrivl.pipeline import WavBriVLPipeline
+
+        tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu").image_tower
+    tower = tower.to(device)
+    with tqdm(desc="embedding frames", unit="frame") as bar:
+        written = embed_frames(args.shards, tower, args.out, args.batch_size, args.tower, progress=bar.update)
+    print(f"{len(written)} shards with frame embeddings")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the audio tower on embedded shards (resumes from OUT when a trainer state is there)."""
+    from wavbrivl.training.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        shards=args.shards,
+        out=args.out,
+        base=args.base,
+        val_shards=args.val_shards,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        accumulate=args.accumulate,
+        lr=args.lr,
+        warmup=args.warmup,
+        queue_size=args.queue_size,
+        temperature=args.temperature,
+        clip_seconds=args.clip_seconds,
+        trainable_layers=args.trainable_layers,
+        checkpoint_every=args.checkpoint_every,
+        val_every=args.val_every,
+        log_every=args.log_every,
+        seed=args.seed,
+        precision=args.precision,
+        cosine_weight=args.cosine_weight,
+        data_description=args.data_description,
+    )
+    state = Path(args.out) / "trainer-state.pt"
+    if state.is_file() and not args.resume:
+        raise WavBriVLError(f"{state} exists: pass --resume to continue that run, or choose another --out")
+    last = train(config)
+    print(json.dumps(last))
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Publish a model set on the Hugging Face Hub: save it with a generated model card and upload it."""
+    from wavbrivl.hub import check_repo_id
+    from wavbrivl.publish import prepare_push_folder
+
+    check_repo_id(args.repo)
+    if args.model:
+        if args.pretrained and args.pretrained != args.model:
+            raise InputError("give the model folder once: as MODEL or as --pretrained")
+        args.pretrained = args.model
+    if args.dry_run and not args.folder:
+        raise InputError("--dry-run needs --folder: where to keep the prepared upload folder")
+    pipe = load(args)
+    card = {"license": args.license, "data_description": args.data_description}
+    if args.dry_run:
+        folder = prepare_push_folder(pipe, args.folder, args.repo, **card)
+        print(f"prepared {folder} for {args.repo}; nothing uploaded (--dry-run)")
+        return 0
+    url = pipe.push_to_hub(args.repo, private=args.private, commit_message=args.message, folder=args.folder, **card)
+    print(f"uploaded to https://huggingface.co/{args.repo}: {url}")
+    return 0
+
+
+def add_convert_brivl_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl convert-brivl`."""
+    p = sub.add_parser("convert-brivl", help="official BriVL-1.0 .pth -> image (and text) tower folders")
+    p.add_argument("pth")
+    p.add_argument("--out", required=True)
+    p.add_argument("--text-out", default=None, help="also write the text tower here")
+    p.add_argument("--tokenizer", default=BRIVL_TOKENIZER, help="folder or Hub id kept with it")
+    p.set_defaults(func=cmd_convert_brivl)
+
+
+def add_prepare_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl prepare`."""
+    p = sub.add_parser("prepare", help="videos -> WebDataset shards of clip audio + one frame")
+    p.add_argument("--videos", required=True, help="folder of videos (searched recursively)")
+    p.add_argument("--csv", default=None, help="VGGSound csv (ytid,start,label,split)")
+    p.add_argument("--split", default=None, help="keep only this csv split (e.g. train, test)")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--frame", choices=["middle", "random"], default="middle")
+    p.add_argument("--max-side", type=int, default=480)
+    p.add_argument("--per-shard", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_prepare)
+
+
+def add_embed_frames_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl embed-frames`."""
+    p = sub.add_parser("embed-frames", help="store the frozen image tower's frame embeddings in the shards")
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--tower", default="brivl", help="brivl, clip, or a pipeline folder whose image tower to use")
+    p.add_argument("--image-weights", default=None)
+    p.add_argument("--out", default=None, help="write shards here (default: in place)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=cmd_embed_frames)
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl train`."""
+    p = sub.add_parser("train", help="train the audio tower on embedded shards")
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--val-shards", nargs="+", default=None)
+    p.add_argument("--base", required=True, help="pipeline folder: image tower + VQGAN + starting audio tower")
+    p.add_argument("--out", required=True)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=64, help="global batch, across processes")
+    p.add_argument("--accumulate", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--queue-size", type=int, default=9600)
+    p.add_argument("--temperature", type=float, default=0.07)
+    p.add_argument("--cosine-weight", type=float, default=0.0, help="extra 1-cos(audio, frame) term")
+    p.add_argument("--clip-seconds", type=float, default=10.0)
+    p.add_argument("--trainable-layers", type=int, default=None, help="0 frozen WavLM, N top layers, -1 all")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument(
+        "--data-description", default=None, help="what the shards hold, in words (recorded for the model card)"
+    )
+    p.set_defaults(func=cmd_train)
+
+
+def add_push_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl push`."""
+    p = sub.add_parser(
+        "push",
+        help="publish a model set on the Hugging Face Hub with a generated model card (HF_TOKEN or hf auth login)",
+    )
+    p.add_argument("model", nargs="?", default=None, help="a folder written by save_pretrained or `wavbrivl train`")
+    p.add_argument("--repo", required=True, help="the Hub model repo, owner/name (created if missing)")
+    p.add_argument("--private", action="store_true", help="create the repo private")
+    p.add_argument("--message", default="Upload WavBriVL model set", help="the commit message")
+    p.add_argument("--license", default=None, help="the weights' licence for the card (e.g. mit); else 'not recorded'")
+    p.add_argument("--data-description", default=None, help="the training data, in words, if the set lacks it")
+    p.add_argument("--folder", default=None, help="prepare the upload folder here and keep it (must be new or empty)")
+    p.add_argument("--dry-run", action="store_true", help="prepare --folder only; upload nothing")
+    add_model_args(p)
+    p.set_defaults(func=cmd_push)

@@ -1,0 +1,206 @@
+"""`wavbrivl info|embed|rank|generate|classify`: using a model set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from wavbrivl.cli.common import load, print_notes, volumes_from
+from wavbrivl.errors import InputError
+from wavbrivl.generation import resolve_seed
+from wavbrivl.settings import add_model_args
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print which weights are loaded, from where, their sizes and the device."""
+    info = load(args).info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(
+        f"preset: {info['preset']}  ({info['description']})\ndevice: {info['device']}  embed dim: {info['embed_dim']}"
+    )
+    for name, part in info["components"].items():
+        state = "trained" if part["trained"] else "UNTRAINED"
+        print(f"  {name:12s} {part['class']:20s} {part['parameters']:>12,d} params  {state}  from {part['source']}")
+        if part["note"]:
+            print(f"  {'':12s} {part['note']}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Embed a sound (and optionally images) and save or print the vectors."""
+    pipe = load(args)
+    result = pipe.embed_audio(args.audio, volumes_from(args))
+    print_notes(result.notes)
+    arrays = {"audio": result.embeddings.numpy()}
+    if args.images:
+        arrays["images"] = pipe.embed_images(args.images).numpy()
+    if args.out:
+        np.savez(args.out, **arrays)
+        print(f"wrote {args.out}")
+    else:
+        print(json.dumps({k: v.round(6).tolist() for k, v in arrays.items()}))
+    return 0
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    """Rank images by how well they match the sound."""
+    from tqdm import tqdm
+
+    from wavbrivl.data.image import list_image_files
+
+    pipe = load(args)
+    files: list[Path] = []
+    for item in args.images:
+        files.extend(list_image_files(item) if Path(item).is_dir() else [Path(item)])
+    with tqdm(total=len(files), desc="embedding images", unit="img", disable=args.json) as bar:
+        image_embeds = pipe.embed_images(files, progress=lambda done, total: bar.update(done - bar.n))
+    if args.text is not None:
+        result = pipe.rank_text(args.text, image_embeds)
+    else:
+        audio = pipe.embed_audio(args.audio, volumes_from(args))
+        print_notes(audio.notes)
+        result = pipe.rank(audio, image_embeds)
+    ranked = result.ranked(0)[: args.top or None]
+    if args.json:
+        print(json.dumps([{"rank": r + 1, "image": str(files[i]), "score": s} for r, (i, s) in enumerate(ranked)]))
+    else:
+        for r, (i, s) in enumerate(ranked):
+            print(f"{r + 1:4d}  {s:+.4f}  {files[i]}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate images from a sound, one per volume, writing every k-th step and the final image."""
+    from tqdm import tqdm
+
+    pipe = load(args)
+    volumes = volumes_from(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    seed = resolve_seed(args.seed)
+    config = pipe.generation_config(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=seed)
+    if args.audio is None and not args.prompt:
+        raise InputError("give a sound (--audio), text prompts (--prompt 'words:weight'), or both")
+    embedded = None
+    if args.audio is not None:
+        embedded = pipe.embed_audio(args.audio, volumes)
+        print_notes(embedded.notes)
+    steps = pipe.generate(
+        embedded,
+        config=config,
+        init_image=args.init_image,
+        prompts=args.prompt,
+        audio_weight=args.audio_weight,
+    )
+    names = [f"vol{v:+g}dB" for v in volumes] if embedded is not None else ["text"]
+    with tqdm(total=config.steps, desc="generating", unit="step") as bar:
+        for step in steps:
+            if step.final or (args.every and step.step % args.every == 0):
+                suffix = "final" if step.final else f"step{step.step:04d}"
+                for name, image in zip(names, step.images):
+                    image.save(out / f"{name}_{suffix}.png")
+            if not step.final:
+                bar.update(1)
+                bar.set_postfix(similarity=f"{np.mean(step.similarity):+.3f}")
+    summary = {
+        name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
+    }
+    (out / "summary.json").write_text(json.dumps({"seed": seed, "steps": config.steps, "results": summary}, indent=2))
+    for name, item in summary.items():
+        print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    """Zero-shot classification of sounds by class-name prompts through the text tower."""
+    pipe = load(args, need_vqgan=False)
+    names = [c.strip() for c in args.classes.split(",") if c.strip()]
+    if args.classes_file:
+        names = [line.strip() for line in Path(args.classes_file).read_text().splitlines() if line.strip()]
+    embedded = pipe.embed_audio(args.audio)
+    print_notes(embedded.notes)
+    result = pipe.zero_shot(embedded, names, args.template or ["{}"])
+    rows = [{"audio": a, "top": result.top(n, args.top)} for n, a in enumerate(args.audio)]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(row["audio"] + ": " + ", ".join(f"{name} {score:+.3f}" for name, score in row["top"]))
+    return 0
+
+
+def add_info_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl info`."""
+    p = sub.add_parser("info", help="show the loaded weights, their sources and sizes")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+    add_model_args(p)
+
+
+def add_embed_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl embed`."""
+    p = sub.add_parser("embed", help="embed a sound (and images)")
+    p.add_argument("--audio", required=True)
+    p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    p.add_argument("--images", nargs="*", default=None)
+    p.add_argument("--out", default=None, help=".npz file to write (default: print JSON)")
+    p.set_defaults(func=cmd_embed)
+    add_model_args(p)
+
+
+def add_rank_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl rank`."""
+    p = sub.add_parser("rank", help="rank images by a sound (or by a text)")
+    query = p.add_mutually_exclusive_group(required=True)
+    query.add_argument("--audio")
+    query.add_argument("--text", help="rank by a text through the text tower instead of a sound")
+    p.add_argument("--images", nargs="+", required=True, help="image files and/or folders")
+    p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    p.add_argument("--top", type=int, default=0, help="print only the best K")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rank)
+    add_model_args(p)
+
+
+def add_generate_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl generate`."""
+    p = sub.add_parser("generate", help="generate images from a sound (and weighted text prompts) with VQGAN")
+    p.add_argument("--audio", default=None)
+    p.add_argument(
+        "--prompt",
+        action="append",
+        default=None,
+        help="text prompt 'words' or 'words:weight' (negative: avoid); repeat or join with '|'",
+    )
+    p.add_argument("--audio-weight", type=float, default=1.0, help="weight of the sound among the prompts")
+    vol = p.add_mutually_exclusive_group()
+    vol.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
+    p.add_argument("--steps", type=int, default=None, help="default: the model set's")
+    p.add_argument("--size", type=int, default=None, help="pixels; default: the model set's")
+    p.add_argument("--seed", type=int, default=0, help="-1: a random seed (the seed used is printed)")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--cutn", type=int, default=None)
+    p.add_argument("--init-image", default=None)
+    p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_generate)
+    add_model_args(p)
+
+
+def add_classify_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl classify`."""
+    p = sub.add_parser("classify", help="zero-shot: which class names a sound matches (text tower)")
+    p.add_argument("--audio", nargs="+", required=True)
+    p.add_argument("--classes", default="", help="comma-separated class names")
+    p.add_argument("--classes-file", default=None, help="one class name per line (instead of --classes)")
+    p.add_argument("--template", action="append", default=None, help="prompt template with {} (repeatable)")
+    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_classify)
+    add_model_args(p)
