@@ -37,7 +37,8 @@ def test_metric_helpers_on_hand_computed_cases():
     audio = torch.eye(3)
     image = torch.tensor([[0.0, 1, 0], [1, 0, 0], [0, 0, 1]])
     m = retrieval_metrics(audio, image)
-    assert m["a2i_r1"] == pytest.approx(1 / 3) and m["a2i_mrr"] == pytest.approx((0.5 + 0.5 + 1) / 3)
+    # rows 0 and 1: one image above the truth and one tied with it; ties count against the truth -> rank 3
+    assert m["a2i_r1"] == pytest.approx(1 / 3) and m["a2i_mrr"] == pytest.approx((1 / 3 + 1 / 3 + 1) / 3)
 
 
 @pytest.fixture(scope="module")
