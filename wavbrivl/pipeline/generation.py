@@ -1,0 +1,92 @@
+"""Generating images from sounds and text prompts with the VQGAN."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+
+from wavbrivl.data.audio import AudioSource
+from wavbrivl.data.image import ImageSource, load_images
+from wavbrivl.errors import InputError, WeightsError
+from wavbrivl.generation import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.generation.prompts import Prompt, parse_prompts
+from wavbrivl.pipeline.common import AudioEmbeddings, PipelineState
+
+
+class GenerationMixin(PipelineState):
+    """generation_config, generate and generate_final for WavBriVLPipeline."""
+
+    def generation_config(self, **overrides) -> GenerationConfig:
+        """GenerationConfig from this model set's defaults, with any non-None overrides applied."""
+        fields = {f.name for f in dataclasses.fields(GenerationConfig)}
+        values = {k: v for k, v in self.generation_defaults.items() if k in fields}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("cut_batch", 1 if self.device.type == "cpu" else 8)  # CPU: least memory, same speed
+        return GenerationConfig(**values)
+
+    def generate(
+        self,
+        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings | None,
+        volumes_db: float | Sequence[float] = 0.0,
+        config: GenerationConfig | None = None,
+        init_image: ImageSource | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        prompts: str | Prompt | Sequence[str | Prompt] | None = None,
+        audio_weight: float = 1.0,
+    ) -> Iterator[GenerationStep]:
+        """Yield per-step images; several volumes (or clips) generate together as one batch, one seed.
+
+        audio may also be the AudioEmbeddings of an earlier embed_audio call (then volumes_db is unused),
+        or None when text prompts alone guide the image. prompts ('a red circle:1 | blue:-0.5', or Prompt
+        objects) add weighted text targets to every image: positive to match, negative to avoid.
+        """
+        config = config or self.generation_config()
+        if config.steps < 1:
+            raise InputError(f"steps must be at least 1, got {config.steps}")
+        if self.vqgan is None:
+            raise WeightsError("this pipeline was loaded without a VQGAN; generation needs one (--vqgan-weights)")
+        if config.size < self.vqgan.downsample:
+            raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
+        if config.cutn < 1 or config.cut_batch < 1:
+            raise InputError(f"cutouts and cut_batch must be at least 1, got {config.cutn} and {config.cut_batch}")
+        if not (math.isfinite(config.lr) and config.lr > 0):
+            raise InputError(f"the learning rate must be a positive finite number, got {config.lr}")
+        try:
+            seed_ok = -(2**63) <= int(config.seed) < 2**64  # what torch's generator takes
+        except (TypeError, ValueError, OverflowError):
+            seed_ok = False
+        if not seed_ok:
+            raise InputError(f"the seed must be a whole number from -2**63 to 2**64 - 1, got {config.seed}")
+        texts = parse_prompts(prompts)
+        for weight in [p.weight for p in texts] + [audio_weight]:
+            if not abs(weight) <= 1e6:  # NaN fails this too
+                raise InputError(f"a weight of {weight} is not a finite number within ±1e6")
+        if audio is None and not texts:
+            raise InputError("nothing to generate from: give a sound, text prompts, or both")
+        targets, weights = self._targets(audio, volumes_db, texts, audio_weight)
+        init = load_images([init_image])[0] if init_image is not None else None
+        return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop, weights)
+
+    def _targets(
+        self, audio, volumes_db, texts: list[Prompt], audio_weight: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, P, D) targets and (P,) weights: each sound (if any) first, then the shared text prompts."""
+        rows, weights = [], []
+        if audio is not None:
+            embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
+            rows.append(embedded.embeddings[:, None])
+            weights.append(float(audio_weight))
+        if texts:
+            text = self.embed_text([p.text for p in texts])
+            batch = rows[0].shape[0] if rows else 1
+            rows.append(text[None].expand(batch, -1, -1))
+            weights += [p.weight for p in texts]
+        return torch.cat(rows, dim=1).to(self.device), torch.tensor(weights)
+
+    def generate_final(self, *args, **kwargs) -> GenerationStep:
+        """Run generate to the end and return only the final step."""
+        *_, last = self.generate(*args, **kwargs)
+        return last
