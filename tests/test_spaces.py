@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import platform
 import re
 import sys
 import types
@@ -179,3 +181,58 @@ def test_app_and_cli_read_the_same_settings(tmp_path, monkeypatch):
     add_model_args(parser)
     choice = choice_from_args(parser.parse_args(["--config", str(ROOT / "wavbrivl.json"), "--device", "cpu"]))
     assert (choice.preset, choice.device, choice.sources["device"]) == ("toyworld", "cpu", "--device")
+
+
+def test_trimmed_hands_memory_back_after_calls_errors_and_streams(monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr(hosting, "_TRIM", lambda: trims.append(1))
+
+    @hosting.trimmed
+    def add(x):
+        return x + 1
+
+    @hosting.trimmed
+    def fail():
+        raise ValueError("bad")
+
+    @hosting.trimmed
+    def stream(n):
+        yield from range(n)
+
+    assert add(1) == 2 and len(trims) == 1
+    with pytest.raises(ValueError):
+        fail()
+    assert len(trims) == 2
+    items = stream(3)
+    assert next(items) == 0 and len(trims) == 2  # not while the stream is still running
+    assert list(items) == [1, 2] and len(trims) == 3
+    early = stream(3)
+    next(early)
+    early.close()  # a client that goes away mid-stream
+    assert len(trims) == 4
+    assert inspect.isgeneratorfunction(stream) and not inspect.isgeneratorfunction(add)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_trim_heap_reaches_glibc():
+    assert hosting.trim_heap() is True
+
+
+def test_every_model_handler_is_trimmed(monkeypatch, tiny_pipeline):
+    """Each model handler trims once per request, even one refused before it starts (no sound given)."""
+    import app
+
+    trims: list[int] = []
+    monkeypatch.setattr(hosting, "_TRIM", lambda: trims.append(1))
+    demo = app.build_app(tiny_pipeline)
+    handlers = {f.api_name: f.fn for f in demo.fns.values() if f.api_name in GPU_HANDLERS}
+    assert set(handlers) == GPU_HANDLERS
+    args = {"rank": (None, None, True, 0), "generate": (None, 0, 2, 0, 32, 0.1, 2, None, "")}
+    args |= {"volume_study": (None, "0", 2, 0, 32, 2), "classify": (None, 0, "a, b", "")}
+    for name, fn in handlers.items():
+        before = len(trims)
+        with pytest.raises(gr.Error):
+            result = fn(*args[name])
+            if inspect.isgenerator(result):
+                list(result)
+        assert len(trims) == before + 1, name

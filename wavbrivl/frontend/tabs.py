@@ -1,6 +1,7 @@
 """One builder per tab of the app (Rank, Generate, Volume study, Classify, Model), each with its handler over `pipe`.
 
-A handler that runs the model is made when its tab is built and gets `@gpu(...)` (ZeroGPU's decorator) then.
+A handler that runs the model is made when its tab is built and gets `@gpu(...)` (ZeroGPU's decorator) then, and
+`@trimmed` outside it (the main process hands freed heap pages back after each request).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
 from wavbrivl.generation import GenerationConfig, resolve_seed
-from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu
+from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 from wavbrivl.zero_shot import class_prompts
 
@@ -59,6 +60,7 @@ class Shared:
 def _ranker(shared: Shared, gallery_files: list[str]):
     pipe = shared.pipe
 
+    @trimmed
     @gpu(SHORT_CALL_SECONDS)
     def rank(audio, files, use_examples, volume_db, text_query=""):
         text_query = str(text_query or "").strip()
@@ -114,6 +116,7 @@ def rank_tab(shared: Shared, gallery_files: list[str]) -> None:
 def _generator(shared: Shared):
     pipe = shared.pipe
 
+    @trimmed
     @gpu(_generation_seconds)
     def generate(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
         prompts = str(prompts or "").strip()
@@ -184,6 +187,7 @@ def generate_tab(shared: Shared) -> tuple[gr.Number, gr.Slider, gr.Slider]:
 def _volume_studier(shared: Shared):
     pipe = shared.pipe
 
+    @trimmed
     @gpu(_study_seconds)
     def volume_study(audio, volumes_text, steps, seed, size, cutn):
         _need_audio(audio)
@@ -237,6 +241,7 @@ def volume_study_tab(shared: Shared, seed: gr.Number, size: gr.Slider, cutn: gr.
 def _classifier(shared: Shared):
     pipe = shared.pipe
 
+    @trimmed
     @gpu(SHORT_CALL_SECONDS)
     def classify(audio, volume_db, classes_text, templates_text):
         _need_audio(audio)
