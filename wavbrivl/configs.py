@@ -16,6 +16,11 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
+def transformers_config_dict(config: Any) -> dict[str, Any]:
+    """A transformers PretrainedConfig as the plain dict our configs store (no library version stamp)."""
+    return {k: v for k, v in config.to_dict().items() if k != "transformers_version"}
+
+
 def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build a config dataclass from a dict, refusing unknown keys."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wavbrivl.cli.common import load, print_notes, volumes_from
+from wavbrivl.cli.common import add_volume_arg, load, print_notes, volumes_from
 from wavbrivl.errors import InputError
 from wavbrivl.generation import resolve_seed
 from wavbrivl.settings import add_model_args
@@ -146,7 +146,7 @@ def add_embed_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl embed`."""
     p = sub.add_parser("embed", help="embed a sound (and images)")
     p.add_argument("--audio", required=True)
-    p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    add_volume_arg(p)
     p.add_argument("--images", nargs="*", default=None)
     p.add_argument("--out", default=None, help=".npz file to write (default: print JSON)")
     p.set_defaults(func=cmd_embed)
@@ -160,7 +160,7 @@ def add_rank_parser(sub: argparse._SubParsersAction) -> None:
     query.add_argument("--audio")
     query.add_argument("--text", help="rank by a text through the text tower instead of a sound")
     p.add_argument("--images", nargs="+", required=True, help="image files and/or folders")
-    p.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    add_volume_arg(p)
     p.add_argument("--top", type=int, default=0, help="print only the best K")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rank)
@@ -179,7 +179,7 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--audio-weight", type=float, default=1.0, help="weight of the sound among the prompts")
     vol = p.add_mutually_exclusive_group()
-    vol.add_argument("--volume", default="0", help="gain: dB ('-6', '+6dB') or a factor ('0.5x')")
+    add_volume_arg(vol)
     vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
     p.add_argument("--steps", type=int, default=None, help="default: the model set's")
     p.add_argument("--size", type=int, default=None, help="pixels; default: the model set's")

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import WavLMConfig, WavLMModel
 
-from wavbrivl.configs import AudioTowerConfig
+from wavbrivl.configs import AudioTowerConfig, transformers_config_dict
 
 LEVEL_FLOOR_DB = -100.0
 LEVEL_SCALE_DB = 20.0
@@ -34,7 +34,7 @@ class WavBriVLAudioTower(nn.Module):
         self.config = config
         self.wavlm = wavlm if wavlm is not None else WavLMModel(WavLMConfig(**config.wavlm))
         self.wavlm.config.layerdrop = 0.0  # every layer's output is weighted, so none may be skipped
-        self.config.wavlm = {k: v for k, v in self.wavlm.config.to_dict().items() if k != "transformers_version"}
+        self.config.wavlm = transformers_config_dict(self.wavlm.config)
         n_states = self.wavlm.config.num_hidden_layers + 1
         hidden = self.wavlm.config.hidden_size
         self.layer_weights = nn.Parameter(torch.zeros(n_states))

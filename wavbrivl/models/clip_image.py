@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-from wavbrivl.configs import CLIPImageConfig
+from wavbrivl.configs import CLIPImageConfig, transformers_config_dict
 from wavbrivl.models.image_tower import ImageTower
 
 
@@ -16,7 +16,7 @@ class CLIPImageTower(ImageTower):
     def __init__(self, config: CLIPImageConfig, model: CLIPVisionModelWithProjection | None = None) -> None:
         super().__init__()
         self.model = model if model is not None else CLIPVisionModelWithProjection(CLIPVisionConfig(**config.vision))
-        config.vision = {k: v for k, v in self.model.config.to_dict().items() if k != "transformers_version"}
+        config.vision = transformers_config_dict(self.model.config)
         self.config = config
         self.image_size = int(self.model.config.image_size)
         self.embed_dim = int(self.model.config.projection_dim)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
-from wavbrivl.configs import CLIPTextTowerConfig
+from wavbrivl.configs import CLIPTextTowerConfig, transformers_config_dict
 from wavbrivl.models.text_tower import check_texts
 
 
@@ -20,7 +20,7 @@ class CLIPTextTower(nn.Module):
     def __init__(self, config: CLIPTextTowerConfig, model: CLIPTextModelWithProjection | None = None) -> None:
         super().__init__()
         self.model = model if model is not None else CLIPTextModelWithProjection(CLIPTextConfig(**config.text))
-        config.text = {k: v for k, v in self.model.config.to_dict().items() if k != "transformers_version"}
+        config.text = transformers_config_dict(self.model.config)
         self.config = config
         self.embed_dim = int(self.model.config.projection_dim)
         self.tokenizer: Any = None  # a transformers CLIP tokenizer; attached by the loader

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,15 +180,14 @@ class LoadingMixin(PipelineState):
         folder keeps the prepared upload folder there (default: a temporary one); license and data_description
         fill the card where the set does not record them.
         """
-        from wavbrivl.publish import push_pipeline
+        from wavbrivl.hub import check_repo_id, upload_model_folder
+        from wavbrivl.publish import prepare_push_folder
 
-        return push_pipeline(
-            self,
-            repo_id,
-            private=private,
-            token=token,
-            commit_message=commit_message,
-            license=license,
-            data_description=data_description,
-            folder=folder,
-        )
+        check_repo_id(repo_id)
+        card = {"license": license, "data_description": data_description}
+        upload = {"private": private, "token": token, "commit_message": commit_message}
+        if folder is not None:
+            return upload_model_folder(prepare_push_folder(self, folder, repo_id, **card), repo_id, **upload)
+        with tempfile.TemporaryDirectory(prefix="wavbrivl-push-") as tmp:
+            prepared = prepare_push_folder(self, Path(tmp) / "model", repo_id, **card)
+            return upload_model_folder(prepared, repo_id, **upload)
