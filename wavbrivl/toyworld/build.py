@@ -7,6 +7,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -26,6 +27,9 @@ from wavbrivl.toyworld.train_vqgan import train_vqgan
 from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.trainer import TrainConfig, train
+
+if TYPE_CHECKING:
+    from wavbrivl.pipeline import WavBriVLPipeline
 
 TOY_AUDIO = model_size("toy")["audio"]  # WavLM size (no dropout), head width, all layers trained
 # VQGAN-CLIP guidance (cutouts from the tower's input size to the whole picture, affine + perspective + small
@@ -101,6 +105,43 @@ def _write_shards(folder: Path, examples: list[ToyExample], prefix: str, per_sha
     return folder
 
 
+def _train_audio(config: ToyBuildConfig, work: Path) -> dict:
+    """Train the audio tower through the `wavbrivl train` path on the written shards; returns the last log row."""
+    return train(
+        TrainConfig(
+            shards=[str(work / "shards")],
+            val_shards=[str(work / "val")],
+            out=str(work / "run"),
+            base=str(work / "base"),
+            steps=config.audio_steps,
+            batch_size=config.audio_batch,
+            lr=config.audio_lr,
+            warmup=config.audio_steps // 10,
+            queue_size=256,
+            clip_seconds=1.0,
+            cosine_weight=1.0,
+            checkpoint_every=config.audio_steps,
+            val_every=max(config.audio_steps // 4, 1),
+            log_every=10,
+            seed=config.seed,
+            progress=False,
+            data_description=f"the synthetic toy world (seed {config.seed}): {len(CLASSES)} classes of sound + picture",
+        )
+    )
+
+
+def _describe(pipe: WavBriVLPipeline, config: ToyBuildConfig) -> None:
+    """Stamp the built set's provenance, preset name, generation defaults and class names."""
+    note = "trained by `wavbrivl toyworld build` on the synthetic audio-visual world (not real sounds or pictures)"
+    pipe.provenance = {
+        k: Provenance(f"toyworld build (seed {config.seed})", True, note)
+        for k in ("audio_tower", "image_tower", "vqgan", "text_tower")
+    }
+    pipe.preset = "toyworld"
+    pipe.generation_defaults = dict(GENERATION_DEFAULTS)
+    pipe.class_names = [c.name for c in CLASSES]
+
+
 def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     """Build, save and (unless quick) measure the toy model set; returns timings and metrics."""
     from wavbrivl.pipeline import WavBriVLPipeline
@@ -152,26 +193,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
 
     log(f"[4/5] audio tower: {config.audio_steps} steps (wavbrivl train path)")
     t = time.perf_counter()
-    train_config = TrainConfig(
-        shards=[str(work / "shards")],
-        val_shards=[str(work / "val")],
-        out=str(work / "run"),
-        base=str(work / "base"),
-        steps=config.audio_steps,
-        batch_size=config.audio_batch,
-        lr=config.audio_lr,
-        warmup=config.audio_steps // 10,
-        queue_size=256,
-        clip_seconds=1.0,
-        cosine_weight=1.0,
-        checkpoint_every=config.audio_steps,
-        val_every=max(config.audio_steps // 4, 1),
-        log_every=10,
-        seed=config.seed,
-        progress=False,
-        data_description=f"the synthetic toy world (seed {config.seed}): {len(CLASSES)} classes of sound + picture",
-    )
-    last = train(train_config)
+    last = _train_audio(config, work)
     timings["audio_tower"] = time.perf_counter() - t
 
     log(f"[5/5] text tower: {config.text_steps} steps on captions of the training pictures")
@@ -181,14 +203,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
 
     pipe = WavBriVLPipeline.from_pretrained(work / "run", device="cpu")
     pipe.text_tower = text
-    note = "trained by `wavbrivl toyworld build` on the synthetic audio-visual world (not real sounds or pictures)"
-    pipe.provenance = {
-        k: Provenance(f"toyworld build (seed {config.seed})", True, note)
-        for k in ("audio_tower", "image_tower", "vqgan", "text_tower")
-    }
-    pipe.preset = "toyworld"
-    pipe.generation_defaults = dict(GENERATION_DEFAULTS)
-    pipe.class_names = [c.name for c in CLASSES]
+    _describe(pipe, config)
     pipe.save_pretrained(out)
     timings["total_build"] = time.perf_counter() - started
     result = {"timings_s": timings, "training": last, "config": asdict(config)}
