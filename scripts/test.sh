@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the checks and the whole test suite offline.
+# Set up (if needed) and run the checks and the whole test suite offline; extra arguments go to pytest
+# (`bash scripts/test.sh -m "not slow"`: the fast tests only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,4 +17,4 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/numba-cache}
 .venv/bin/ruff check wavbrivl tests bench app.py
 .venv/bin/ruff format --check wavbrivl tests bench app.py
-.venv/bin/python -m pytest -q -p no:cacheprovider tests
+.venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"

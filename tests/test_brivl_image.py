@@ -46,6 +46,7 @@ def random_official_checkpoint(seed: int = 0) -> dict:
     return {"learnable": state}
 
 
+@pytest.mark.slow
 def test_official_checkpoint_loads_strictly_through_a_file(tmp_path):
     checkpoint = random_official_checkpoint()
     path = tmp_path / "BriVL-1.0-5500w.pth"

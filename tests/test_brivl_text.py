@@ -153,6 +153,7 @@ def test_tokenizer_loads_from_a_bert_vocab_folder(tmp_path):
         load_tokenizer(tmp_path / "nothing-here")
 
 
+@pytest.mark.slow
 def test_brivl_preset_takes_image_and_text_from_one_official_file(tmp_path, monkeypatch):
     """--preset brivl with the official .pth: both towers load strictly from it; the tokenizer from its folder."""
     from transformers import WavLMConfig, WavLMModel

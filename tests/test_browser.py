@@ -15,6 +15,8 @@ import pytest
 from tests.sound_formats import FORMATS, forbid_ffmpeg, write_sound
 from wavbrivl.toyworld.world import CLASSES, ToyWorld
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("WAVBRIVL_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
 ARGS = [

@@ -21,6 +21,8 @@ from wavbrivl.evaluation.tasks import _window_targets, _windows_to_events
 from wavbrivl.factory import TOYWORLD_DIR
 from wavbrivl.metrics import map_at_k, mean_average_precision, mean_reciprocal_rank, recall_at_k
 
+pytestmark = pytest.mark.slow
+
 
 # ---------------------------------------------------------------- metrics, by hand
 def test_mrr_recall_and_map_at_k_by_hand():

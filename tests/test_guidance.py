@@ -63,6 +63,7 @@ def test_total_variation_and_blob_place():
     assert 0.05 < a.mean() < 0.5 and 0.05 < b.mean() < 0.5  # one blob, not the whole picture
 
 
+@pytest.mark.slow
 def test_hue_starts_keep_one_image_per_target_and_are_seeded():
     from wavbrivl.factory import tiny_components
     from wavbrivl.generation import GenerationConfig, generate_images

@@ -15,6 +15,8 @@ import psutil
 import pytest
 from gradio_client import Client, handle_file
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 20
 SECONDS = float(os.environ.get("WAVBRIVL_LOAD_SECONDS", "60"))

@@ -74,6 +74,7 @@ def test_same_seed_same_images_other_seed_other_images(tiny_pipeline):
     assert torch.equal(a.pixels, b.pixels) and not torch.equal(a.pixels, c.pixels)
 
 
+@pytest.mark.slow
 def test_volumes_generate_together_like_separate_runs(tiny_pipeline):
     clip = (SR, tone(amp=0.4))
     batched = tiny_pipeline.generate_final(clip, [-6.0, 0.0, 6.0], FAST)

@@ -65,6 +65,7 @@ def _class_scores(pipe, pixels: torch.Tensor) -> torch.Tensor:
         return pipe.image_tower.encode_pixels(pixels) @ pipe.embed_text(NAMES).T
 
 
+@pytest.mark.slow
 def test_text_only_generation_and_negative_prompts(toy):
     config = toy.generation_config(steps=12, size=32, seed=1)
     toward = toy.generate_final(None, config=config, prompts="blue triangle")

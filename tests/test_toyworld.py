@@ -55,6 +55,7 @@ def test_shipped_set_is_small_trained_and_default(shipped):
     assert WavBriVLPipeline.from_preset(device="cpu").preset == "toyworld"
 
 
+@pytest.mark.slow
 def test_shipped_set_meets_its_acceptance_bars(shipped):
     world = ToyWorld(4242)  # examples the build never saw
     metrics = evaluate_toyworld(shipped, world.examples(0, 400), world.examples(10_000, 200), seed=1)
@@ -76,6 +77,7 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
     assert text["size_word_spearman"] >= 0.8  # "a large X" prefers bigger shapes than "a small X"
 
 
+@pytest.mark.slow
 def test_shortened_build_learns(tmp_path):
     result = build_toyworld(ToyBuildConfig.quick(str(tmp_path / "toy")), log=lambda _: None)
     assert result["timings_s"]["total_build"] < 180

@@ -188,6 +188,7 @@ def _train_args(toy_data, out: Path, steps: int, extra: list[str] = ()) -> list[
     ]
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_loses_at_most_one_interval(toy_data, tmp_path):
     out = tmp_path / "killed"
     proc = _cli(_train_args(toy_data, out, 400, ["--checkpoint-every", "5"]))
@@ -209,6 +210,7 @@ def test_kill_9_then_resume_loses_at_most_one_interval(toy_data, tmp_path):
     assert steps[-3:] == [saved + 1, saved + 2, saved + 3]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_with_the_same_global_batch(toy_data, tmp_path):
     single = _cli(_train_args(toy_data, tmp_path / "one", 3, ["--checkpoint-every", "3"]))
     assert single.wait(timeout=180) == 0, single.stdout.read()

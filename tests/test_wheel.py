@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TOYWORLD_IN_TREE = ROOT / "wavbrivl" / "assets" / "toyworld"
 GALLERY = ROOT / "assets" / "examples" / "gallery"
