@@ -50,10 +50,10 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
         self.max_audio_seconds = max_audio_seconds
         self.clip_policy = clip_policy
         self.image_cache = EmbeddingCache()
-        self.generation_defaults: dict[str, float | int] = {}
-        self.class_names: list[str] = []  # the set's own classes, if it knows any (default zero-shot names)
+        self.generation_defaults = {}
+        self.class_names = []  # the set's own classes, if it knows any (default zero-shot names)
         self.text_unavailable = ""  # why a preset came without its text tower, if it did
-        self.training_record: dict = {}  # the audio tower's training record (`wavbrivl train`), kept by save_pretrained
+        self.training_record = {}  # the audio tower's training record (`wavbrivl train`), kept by save_pretrained
 
     # ------------------------------------------------------------------ facts
     def components(self) -> dict[str, torch.nn.Module]:

@@ -77,6 +77,16 @@ class EmbeddingMixin(PipelineState):
                 progress(min(start + batch_size, len(missing)), len(missing))
         return torch.stack([found[k] for k in keys])
 
+    def _embedded(
+        self, audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings, volumes_db: float | Sequence[float] = 0.0
+    ) -> AudioEmbeddings:
+        """The sound(s) as AudioEmbeddings: given ones as they are, else embed_audio at the volume(s)."""
+        return audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
+
+    def _image_embeddings(self, images: Sequence[ImageSource] | torch.Tensor) -> torch.Tensor:
+        """The images as (N, D) embeddings: a given tensor as it is, else embed_images."""
+        return images if isinstance(images, torch.Tensor) else self.embed_images(images)
+
     def rank(
         self,
         audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings,
@@ -84,6 +94,5 @@ class EmbeddingMixin(PipelineState):
         volumes_db: float | Sequence[float] = 0.0,
     ) -> RankResult:
         """Score images against the sound(s); either side may be given as precomputed embeddings."""
-        image_embeds = images if isinstance(images, torch.Tensor) else self.embed_images(images)
-        embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
-        return rank_embeddings(embedded.embeddings, image_embeds)
+        image_embeds = self._image_embeddings(images)
+        return rank_embeddings(self._embedded(audio, volumes_db).embeddings, image_embeds)

@@ -76,8 +76,7 @@ class GenerationMixin(PipelineState):
         """(B, P, D) targets and (P,) weights: each sound (if any) first, then the shared text prompts."""
         rows, weights = [], []
         if audio is not None:
-            embedded = audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio, volumes_db)
-            rows.append(embedded.embeddings[:, None])
+            rows.append(self._embedded(audio, volumes_db).embeddings[:, None])
             weights.append(float(audio_weight))
         if texts:
             text = self.embed_text([p.text for p in texts])

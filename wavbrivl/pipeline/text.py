@@ -40,7 +40,7 @@ class TextMixin(PipelineState):
 
     def rank_text(self, texts: str | Sequence[str], images: Sequence[ImageSource] | torch.Tensor) -> RankResult:
         """Score images against text(s): the same ranking as for sounds, from the text tower."""
-        image_embeds = images if isinstance(images, torch.Tensor) else self.embed_images(images)
+        image_embeds = self._image_embeddings(images)
         return rank_embeddings(self.embed_text(texts), image_embeds)
 
     def zero_shot(
@@ -53,8 +53,5 @@ class TextMixin(PipelineState):
         prompts = class_prompts(class_names, templates)
         text = self.embed_text([p for group in prompts for p in group]).view(len(prompts), len(templates), -1)
         classes = torch.nn.functional.normalize(text.mean(1), dim=-1)
-        if isinstance(audio, torch.Tensor):
-            embeds = audio
-        else:
-            embeds = (audio if isinstance(audio, AudioEmbeddings) else self.embed_audio(audio)).embeddings
+        embeds = audio if isinstance(audio, torch.Tensor) else self._embedded(audio).embeddings
         return ZeroShotResult(list(class_names), embeds.float().cpu() @ classes.T)
