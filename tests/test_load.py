@@ -65,7 +65,7 @@ def test_twenty_users_for_a_minute(server):
     errors: list[str] = []
     counts = {"rank": 0, "generate": 0}
     lock = threading.Lock()
-    memory: list[tuple[float, float]] = []
+    rss: list[float] = []  # the server's resident size (MiB), each second of the measured load
     # Memory is measured once every user has been served once (the warm-up: first requests fill caches, start
     # Gradio's workers and grow the allocator's arenas); from then on, SECONDS of steady load must stay flat.
     began, clock = time.time(), {"stop_at": float("inf"), "warm_up_s": 0.0}
@@ -101,9 +101,8 @@ def test_twenty_users_for_a_minute(server):
     def sample_memory() -> None:
         warmed.wait(timeout=WARM_UP_LIMIT)
         process = psutil.Process(proc.pid)
-        start = time.time()
         while time.time() < clock["stop_at"]:
-            memory.append((time.time() - start, process.memory_info().rss / 2**20))
+            rss.append(process.memory_info().rss / 2**20)
             time.sleep(1.0)
 
     threads = [threading.Thread(target=user, args=(i,)) for i in range(USERS)]
@@ -113,10 +112,9 @@ def test_twenty_users_for_a_minute(server):
     for t in threads:
         t.join(timeout=WARM_UP_LIMIT + SECONDS + 120)
     assert not warmed.broken, f"not every user was served within {WARM_UP_LIMIT} s"
-    third = max(len(memory) // 3, 1)
+    third = max(len(rss) // 3, 1)
     # The floor of each third (what the server holds between requests) is compared: the peaks depend on which
     # requests happen to overlap (the first third after the warm-up is mostly rankings), the floor on what is kept.
-    rss = [m for _, m in memory]
     early, late = min(rss[:third]), min(rss[-third:])
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(
@@ -131,7 +129,7 @@ def test_twenty_users_for_a_minute(server):
                 "rss_mib_last_third_min": late,
                 "rss_mib_first_third_max": max(rss[:third]),
                 "rss_mib_last_third_max": max(rss[-third:]),
-                "rss_mib_each_second": [round(m) for _, m in memory],
+                "rss_mib_each_second": [round(m) for m in rss],
             },
             indent=2,
         )
