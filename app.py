@@ -23,23 +23,24 @@ import gradio as gr  # noqa: E402
 from wavbrivl import WavBriVLPipeline  # noqa: E402
 from wavbrivl.frontend import blocks  # noqa: E402
 from wavbrivl.frontend.common import (  # noqa: E402
+    APP_CSS,
     CONTAINER_UPLOADS,
     DEFAULT_CLASSES,
     GPU_LANE,
     LIMITS,
     MAX_LR,
-    MAX_SEED,
     _generation_seconds,
     _study_seconds,
     _within_one_gpu_call,
-    enlarged,
     load_sound,
     waveform_view,
 )
+from wavbrivl.generation.optimize import MAX_SEED  # noqa: E402
 from wavbrivl.hosting import on_zero_gpu  # noqa: E402
 from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline  # noqa: E402
 
 __all__ = [
+    "APP_CSS",
     "CONTAINER_UPLOADS",
     "DEFAULT_CLASSES",
     "EXAMPLES",
@@ -51,7 +52,6 @@ __all__ = [
     "_study_seconds",
     "_within_one_gpu_call",
     "build_app",
-    "enlarged",
     "load_sound",
     "main",
     "waveform_view",
@@ -78,7 +78,9 @@ def main() -> None:
         choice.device = "cuda"  # ZeroGPU: the set is placed on the GPU at start; each decorated call gets a GPU slice
     log.info("model set: %s", {k: f"{getattr(choice, k)} ({v})" for k, v in choice.sources.items()})
     demo = build_app(load_pipeline(choice))
-    demo.queue(default_concurrency_limit=4, max_size=64).launch(server_name=args.host, server_port=args.port)
+    demo.queue(default_concurrency_limit=4, max_size=64).launch(
+        server_name=args.host, server_port=args.port, css=APP_CSS
+    )
 
 
 if __name__ == "__main__":

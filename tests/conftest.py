@@ -68,3 +68,13 @@ def image_files(tmp_path):
         Image.fromarray(rng.integers(0, 255, (48 + i, 64, 3), dtype=np.uint8)).save(path)
         paths.append(path)
     return paths
+
+
+@pytest.fixture(scope="session")
+def toy_pipeline():
+    """The shipped offline default (toy world) set on the CPU."""
+    from wavbrivl import WavBriVLPipeline
+    from wavbrivl.factory import TOYWORLD_DIR
+
+    torch.set_num_threads(2)
+    return WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")

@@ -18,7 +18,7 @@ def test_save_and_load_round_trip(tmp_path, tiny_pipeline):
     loaded = WavBriVLPipeline.from_pretrained(tmp_path / "pipe", device="cpu")
     clip = (SR, tone())
     torch.testing.assert_close(loaded.embed_audio(clip).embeddings, tiny_pipeline.embed_audio(clip).embeddings)
-    assert loaded.untrained == ["audio_tower", "image_tower", "vqgan"]
+    assert loaded.untrained == ["audio_tower", "image_tower", "vqgan", "decoder"]
     assert loaded.info()["components"]["image_tower"]["parameters"] == sum(
         p.numel() for p in tiny_pipeline.image_tower.parameters()
     )

@@ -17,6 +17,7 @@ from wavbrivl.configs import (
     BriVLTextConfig,
     CLIPImageConfig,
     CLIPTextTowerConfig,
+    EmbeddingDecoderConfig,
     VQGANConfig,
     config_from_dict,
     config_to_dict,
@@ -28,6 +29,7 @@ from wavbrivl.models import (
     BriVLTextTower,
     CLIPImageTower,
     CLIPTextTower,
+    EmbeddingDecoder,
     WavBriVLAudioTower,
 )
 
@@ -41,6 +43,7 @@ COMPONENTS: dict[str, tuple[type[nn.Module], type]] = {
     "CLIPImageTower": (CLIPImageTower, CLIPImageConfig),
     "CLIPTextTower": (CLIPTextTower, CLIPTextTowerConfig),
     "VQGAN": (VQGAN, VQGANConfig),
+    "EmbeddingDecoder": (EmbeddingDecoder, EmbeddingDecoderConfig),
 }
 
 

@@ -151,3 +151,19 @@ def small_vqgan_config(
             "dropout": 0.0,
         },
     )
+
+
+@dataclass
+class EmbeddingDecoderConfig:
+    """Decoder generator: a conditional rectified-flow UNet from an embedding to a VQGAN's latents (unCLIP-style)."""
+
+    embed_dim: int = 2048  # the image tower's embedding size (the condition)
+    latent_channels: int = 256  # the VQGAN's embed_dim
+    latent_size: int = 16  # latent cells per side (the VQGAN's resolution / downsample)
+    block_out_channels: list[int] = field(default_factory=lambda: [32, 64])
+    layers_per_block: int = 2
+    down_block_types: list[str] = field(default_factory=lambda: ["DownBlock2D", "AttnDownBlock2D"])
+    up_block_types: list[str] = field(default_factory=lambda: ["AttnUpBlock2D", "UpBlock2D"])
+    norm_num_groups: int = 8
+    condition_hidden: int = 128  # width of the condition MLP
+    condition_scale: float = 8.0  # the unit-length condition is scaled by this before its MLP

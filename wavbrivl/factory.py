@@ -27,6 +27,7 @@ from wavbrivl.models import (
     BriVLTextTower,
     CLIPImageTower,
     CLIPTextTower,
+    EmbeddingDecoder,
     ImageTower,
     WavBriVLAudioTower,
 )
@@ -168,6 +169,14 @@ def tiny_components(seed: int = 0, size: str = "tiny") -> tuple[WavBriVLAudioTow
     image = BriVLImageTower(BriVLImageConfig(**config["image"]))
     vqgan = VQGAN(small_vqgan_config(**config["vqgan"]))
     return audio.eval(), image.eval(), vqgan.eval()
+
+
+def random_decoder(vqgan: VQGAN, embed_dim: int, size: str = "tiny", seed: int = 0) -> EmbeddingDecoder:
+    """A randomly initialised decoder generator for this VQGAN at a model size (tests and plumbing only)."""
+    from wavbrivl.training.decoder import decoder_for
+
+    torch.manual_seed(seed)
+    return decoder_for(vqgan, embed_dim, **model_size(size).get("decoder", {})).eval()
 
 
 def full_size_components(seed: int = 0) -> tuple[WavBriVLAudioTower, ImageTower, VQGAN]:

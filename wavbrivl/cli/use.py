@@ -11,6 +11,7 @@ import numpy as np
 from wavbrivl.cli.common import add_volume_arg, load, print_notes, volumes_from
 from wavbrivl.errors import InputError
 from wavbrivl.generation import resolve_seed
+from wavbrivl.generation.checks import METHODS
 from wavbrivl.settings import add_model_args
 
 
@@ -78,12 +79,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Generate images from a sound, one per volume, writing every k-th step and the final image."""
     from tqdm import tqdm
 
+    seed = resolve_seed(args.seed)  # cheap checks before loading the models
     pipe = load(args)
     volumes = volumes_from(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    seed = resolve_seed(args.seed)
-    config = pipe.generation_config(steps=args.steps, size=args.size, lr=args.lr, cutn=args.cutn, seed=seed)
+    config = pipe.generation_config(
+        steps=args.steps,
+        size=args.size,
+        lr=args.lr,
+        cutn=args.cutn,
+        seed=seed,
+        method=args.method,
+        sample_steps=args.sample_steps,
+        guidance_scale=args.guidance,
+    )
     if args.audio is None and not args.prompt:
         raise InputError("give a sound (--audio), text prompts (--prompt 'words:weight'), or both")
     embedded = None
@@ -98,7 +108,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         audio_weight=args.audio_weight,
     )
     names = [f"vol{v:+g}dB" for v in volumes] if embedded is not None else ["text"]
-    with tqdm(total=config.steps, desc="generating", unit="step") as bar:
+    total = config.sample_steps if config.method == "decoder" else config.steps
+    with tqdm(total=total, desc=f"generating ({config.method})", unit="step") as bar:
         for step in steps:
             if step.final or (args.every and step.step % args.every == 0):
                 suffix = "final" if step.final else f"step{step.step:04d}"
@@ -110,7 +121,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     summary = {
         name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
     }
-    (out / "summary.json").write_text(json.dumps({"seed": seed, "steps": config.steps, "results": summary}, indent=2))
+    (out / "summary.json").write_text(
+        json.dumps({"seed": seed, "method": config.method, "steps": total, "results": summary}, indent=2)
+    )
     for name, item in summary.items():
         print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
     return 0
@@ -169,7 +182,7 @@ def add_rank_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl generate`."""
-    p = sub.add_parser("generate", help="generate images from a sound (and weighted text prompts) with VQGAN")
+    p = sub.add_parser("generate", help="generate images from a sound (and weighted text prompts)")
     p.add_argument("--audio", default=None)
     p.add_argument(
         "--prompt",
@@ -187,6 +200,15 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--cutn", type=int, default=None)
     p.add_argument("--init-image", default=None)
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default=None,
+        help="decoder: one sampling pass of the set's decoder; vqgan: the paper's latent optimisation "
+        "(default: the model set's)",
+    )
+    p.add_argument("--sample-steps", type=int, default=None, help="decoder: sampling steps (default: the set's)")
+    p.add_argument("--guidance", type=float, default=None, help="decoder: guidance scale (default: the set's)")
     p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_generate)

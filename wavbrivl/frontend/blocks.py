@@ -66,8 +66,8 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
             trigger(level_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
         shared = Shared(pipe, audio, volume, max_seconds, model_lane, pipe.generation_config())
         rank_tab(shared, gallery_files)
-        seed, size, cutn = generate_tab(shared)
-        volume_study_tab(shared, seed, size, cutn)
+        seed, size, cutn, method_inputs = generate_tab(shared)
+        volume_study_tab(shared, seed, size, cutn, method_inputs)
         classify_tab(shared)
         model_tab(pipe)
     return demo

@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 import torch
 from gradio_client.utils import is_valid_file
-from PIL import Image
 
 from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from wavbrivl.factory import OFFLINE_PRESET
-from wavbrivl.hosting import ZEROGPU_MAX_SECONDS, generation_seconds, on_zero_gpu
+from wavbrivl.hosting import SHORT_CALL_SECONDS, ZEROGPU_MAX_SECONDS, generation_seconds, on_zero_gpu
 from wavbrivl.volume import apply_gain
 
 DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
@@ -34,11 +33,14 @@ LIMITS = {
     "size": 512,
     "cutn": 32,
     "volumes": 6,
+    "sample_steps": 100,
     "audio_seconds": MAX_AUDIO_SECONDS,
     "classes": 500,
 }
-MAX_SEED = 2**32 - 1
 MAX_LR = 10.0
+METHOD_LABELS = {"decoder": "Decoder (one sampling pass)", "vqgan": "VQGAN optimisation (the paper's method)"}
+# Generated pictures are sent at their own size and enlarged by the browser without blur.
+APP_CSS = ".pixelated img { image-rendering: pixelated; }"
 GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
 log = logging.getLogger("wavbrivl.app")
 
@@ -230,21 +232,18 @@ def _within_one_gpu_call(handler, seconds):
     return run
 
 
-def _generation_seconds(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
+def _generation_seconds(
+    audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None
+):
     """Declared GPU seconds of one Generate request (same arguments as the handler, as `spaces.GPU` wants)."""
+    if method == "decoder":
+        return SHORT_CALL_SECONDS  # one sampling pass of a small network
     return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8))
 
 
-def _study_seconds(audio, volumes_text, steps, seed, size, cutn):
+def _study_seconds(audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None):
     """Declared GPU seconds of one Volume-study request: one image per volume."""
+    if method == "decoder":
+        return SHORT_CALL_SECONDS
     images = max(1, len(str(volumes_text or "").replace(",", " ").split()))
     return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8), images)
-
-
-DISPLAY_SIDE = 256  # small generated pictures are shown at least this large, enlarged without blur
-
-
-def enlarged(image: Image.Image) -> Image.Image:
-    """The picture enlarged by a whole factor with nearest-neighbour, so a 64 px result is seen as it is."""
-    factor = max(1, DISPLAY_SIDE // max(image.size))
-    return image if factor == 1 else image.resize((image.width * factor, image.height * factor), Image.NEAREST)

@@ -14,6 +14,8 @@ import pandas as pd
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
 from wavbrivl.generation import GenerationConfig, resolve_seed
+from wavbrivl.generation.checks import MAX_GUIDANCE
+from wavbrivl.generation.optimize import MAX_SEED
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 from wavbrivl.zero_shot import class_prompts
@@ -23,7 +25,7 @@ from .common import (
     GPU_LANE,
     LIMITS,
     MAX_LR,
-    MAX_SEED,
+    METHOD_LABELS,
     _check_image,
     _check_image_files,
     _check_number,
@@ -33,7 +35,6 @@ from .common import (
     _need_audio,
     _study_seconds,
     _within_one_gpu_call,
-    enlarged,
     load_sound,
 )
 
@@ -113,43 +114,79 @@ def rank_tab(shared: Shared, gallery_files: list[str]) -> None:
         rank_btn.click(rank, inputs, [ranked, bars], api_name="rank", **shared.model_lane)
 
 
+def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number]:
+    """The method choice (the set's decoder, or the paper's VQGAN optimisation) and the decoder's knobs."""
+    defaults, has_decoder = shared.defaults, shared.pipe.decoder is not None
+    choices = [(label, key) for key, label in METHOD_LABELS.items() if has_decoder or key == "vqgan"]
+    with gr.Row():
+        method = gr.Radio(choices, value=defaults.method, label="Method", interactive=has_decoder)
+        sample_steps = gr.Slider(
+            1, LIMITS["sample_steps"], value=defaults.sample_steps, step=1, label="Sampling steps (decoder)"
+        )
+        guidance = gr.Number(defaults.guidance_scale, minimum=0, maximum=MAX_GUIDANCE, label="Guidance (decoder)")
+        for number in (sample_steps, guidance):
+            _guard(number, _check_number)
+    return method, sample_steps, guidance
+
+
+def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, **values) -> GenerationConfig:
+    """The request's GenerationConfig: the set's defaults with the form's values."""
+    return pipe.generation_config(
+        method=method or None,
+        sample_steps=int(sample_steps) if sample_steps is not None else None,
+        guidance_scale=float(guidance) if guidance is not None else None,
+        **values,
+    )
+
+
 def _generator(shared: Shared):
     pipe = shared.pipe
 
     @trimmed
     @gpu(_generation_seconds)
-    def generate(audio, volume_db, steps, seed, size, lr, cutn, init, prompts=""):
+    def generate(
+        audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None
+    ):
         prompts = str(prompts or "").strip()
         if not prompts:
             _need_audio(audio)
-        seed = resolve_seed(seed)
         lr = float(lr) if lr is not None else None
-        config = pipe.generation_config(steps=int(steps), size=int(size), lr=lr, cutn=int(cutn), seed=seed)
-        every = max(1, int(steps) // 10)
         strip, curve = [], []
         try:
+            seed = resolve_seed(seed)
+            config = _config(
+                pipe, method, sample_steps, guidance, steps=int(steps), size=int(size), lr=lr, cutn=int(cutn), seed=seed
+            )
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
             for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
-                image = enlarged(step.images[0])
+                image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
-                if step.final or step.step % every == 0:
-                    strip.append((image, "final" if step.final else f"step {step.step}"))
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                yield image, strip, pd.DataFrame(curve), f"seed {seed} — {label}, similarity {step.similarity[0]:+.4f}"
+                status = f"seed {seed} — {config.method}, {label}, similarity {step.similarity[0]:+.4f}"
+                if step.final or step.step % max(1, step.total // 10) == 0:
+                    strip.append((image, "final" if step.final else f"step {step.step}"))
+                    yield image, strip, pd.DataFrame(curve), status
+                else:  # the strip is re-sent only when it grows
+                    yield image, gr.skip(), pd.DataFrame(curve), status
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
     return generate
 
 
-def generate_tab(shared: Shared) -> tuple[gr.Number, gr.Slider, gr.Slider]:
-    """The Generate tab; its seed, size and cutouts fields, which the Volume study uses too."""
+def generate_tab(shared: Shared) -> tuple[gr.Number, gr.Slider, gr.Slider, tuple[gr.Radio, gr.Slider, gr.Number]]:
+    """The Generate tab; its seed, size, cutouts and method fields, which the Volume study uses too."""
     generate, defaults = _generator(shared), shared.defaults
     with gr.Tab("Generate"):
+        method_inputs = _method_inputs(shared)
         with gr.Row():
-            steps = gr.Slider(1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps")
+            steps = gr.Slider(
+                1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps", info="VQGAN optimisation"
+            )
             seed = gr.Number(0, precision=0, minimum=-1, maximum=MAX_SEED, label="Seed (-1: random)")
-            size = gr.Slider(16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)")
+            size = gr.Slider(
+                16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)", info="VQGAN optimisation"
+            )
             lr = gr.Number(defaults.lr, minimum=0, maximum=MAX_LR, label="Learning rate")
             cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
             for number in (steps, seed, size, lr, cutn):
@@ -167,21 +204,21 @@ def generate_tab(shared: Shared) -> tuple[gr.Number, gr.Slider, gr.Slider]:
             go = gr.Button("Generate", variant="primary")
             stop = gr.Button("Stop")
         with gr.Row():
-            current = gr.Image(label="Current step", format="png", height=256)
+            current = gr.Image(label="Current step", format="png", height=256, elem_classes=["pixelated"])
             curve = gr.LinePlot(
                 x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256
             )
-        strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png")
+        strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png", elem_classes=["pixelated"])
         status = gr.Markdown()
         job = go.click(
             _within_one_gpu_call(generate, _generation_seconds),
-            [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts],
+            [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts, *method_inputs],
             [current, strip, curve, status],
             api_name="generate",
             **GPU_LANE,
         )
         stop.click(None, None, None, cancels=[job])
-    return seed, size, cutn
+    return seed, size, cutn, method_inputs
 
 
 def _volume_studier(shared: Shared):
@@ -189,17 +226,19 @@ def _volume_studier(shared: Shared):
 
     @trimmed
     @gpu(_study_seconds)
-    def volume_study(audio, volumes_text, steps, seed, size, cutn):
+    def volume_study(audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None):
         _need_audio(audio)
         texts = str(volumes_text or "").replace(",", " ").split()
         if not 1 <= len(texts) <= LIMITS["volumes"]:
             raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'; got {len(texts)}.")
         try:
             volumes = [parse_volume(v) for v in texts]
+            seed = resolve_seed(seed)
+            config = _config(
+                pipe, method, sample_steps, guidance, steps=int(steps), size=int(size), cutn=int(cutn), seed=seed
+            )
         except WavBriVLError as err:
             raise _error(err) from None
-        seed = resolve_seed(seed)
-        config = pipe.generation_config(steps=int(steps), size=int(size), cutn=int(cutn), seed=seed)
         try:
             embedded = shared.embed_sound(audio, volumes)
             cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
@@ -209,28 +248,39 @@ def _volume_studier(shared: Shared):
             for step in pipe.generate(embedded, config=config):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                yield [(enlarged(im), text) for im, text in zip(step.images, labels)], f"seed {seed} — {label}", table
+                yield list(zip(step.images, labels)), f"seed {seed} — {config.method}, {label}", table
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
     return volume_study
 
 
-def volume_study_tab(shared: Shared, seed: gr.Number, size: gr.Slider, cutn: gr.Slider) -> None:
+def volume_study_tab(
+    shared: Shared,
+    seed: gr.Number,
+    size: gr.Slider,
+    cutn: gr.Slider,
+    method_inputs: tuple[gr.Radio, gr.Slider, gr.Number],
+) -> None:
     volume_study = _volume_studier(shared)
     with gr.Tab("Volume study"):
+        gr.Markdown("Uses the Generate tab's method, seed, size and cutouts.")
         volumes = gr.Textbox("-12 -6 0 6 12", label="Volumes (dB, or factors like 0.5x)")
-        steps = gr.Slider(1, LIMITS["steps"], value=shared.defaults.steps, step=1, label="Steps")
+        steps = gr.Slider(
+            1, LIMITS["steps"], value=shared.defaults.steps, step=1, label="Steps", info="VQGAN optimisation"
+        )
         _guard(steps, _check_number)
         with gr.Row():
             go = gr.Button("Generate side by side (one batch, one seed)", variant="primary")
             stop = gr.Button("Stop")
-        side = gr.Gallery(label="One image per volume", columns=6, height="auto", format="png")
+        side = gr.Gallery(
+            label="One image per volume", columns=6, height="auto", format="png", elem_classes=["pixelated"]
+        )
         status = gr.Markdown()
         cos_table = gr.Markdown()
         job = go.click(
             _within_one_gpu_call(volume_study, _study_seconds),
-            [shared.audio, volumes, steps, seed, size, cutn],
+            [shared.audio, volumes, steps, seed, size, cutn, *method_inputs],
             [side, status, cos_table],
             api_name="volume_study",
             **GPU_LANE,

@@ -11,21 +11,30 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from wavbrivl.errors import InputError
 from wavbrivl.generation.cutouts import AugmentConfig, MakeCutouts
 from wavbrivl.generation.loss import spherical_distance_sq
 from wavbrivl.models import VQGAN, ImageTower
 from wavbrivl.models.image_tower import pil_to_tensor
 
 RANDOM_SEED = -1  # asks for a fresh random seed (the seed used is reported)
+MAX_SEED = 2**32 - 1  # the largest seed the app, the CLI and Python accept
 
 
-def resolve_seed(seed: int | float | None) -> int:
-    """The seed to use: the one given (>= 0), or a fresh random one for None or RANDOM_SEED."""
-    if seed is None or int(seed) == RANDOM_SEED:
+def resolve_seed(seed: int | float | str | None) -> int:
+    """The seed to use: the one given (0 to MAX_SEED), or a fresh random one for None or RANDOM_SEED."""
+    if seed is None:
         return int(np.random.default_rng().integers(0, 2**31))
-    if int(seed) < 0:
-        raise ValueError(f"seed must be {RANDOM_SEED} (random) or a number from 0, got {seed}")
-    return int(seed)
+    try:
+        value = int(seed)
+        whole = float(seed) == value
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or not RANDOM_SEED <= value <= MAX_SEED:
+        raise InputError(
+            f"the seed must be a whole number from 0 to {MAX_SEED}, or {RANDOM_SEED} for a random one; got {seed}"
+        )
+    return int(np.random.default_rng().integers(0, 2**31)) if value == RANDOM_SEED else value
 
 
 @dataclass
@@ -46,6 +55,9 @@ class GenerationConfig:
     starts: int = 1  # blob start: this many candidate blobs of evenly spaced hues per image...
     start_steps: int = 10  # ...optimised for this many steps, after which each image keeps its best candidate
     fill: tuple[float, float, float] = (0.0, 0.0, 0.0)  # padding colour of geometric augmentation
+    method: str = "vqgan"  # "vqgan": the paper's latent optimisation; "decoder": one sampling pass of the set's decoder
+    sample_steps: int = 10  # decoder: flow sampling steps
+    guidance_scale: float = 4.0  # decoder: classifier-free guidance (1: none)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):  # from a model set's model_index.json
@@ -155,6 +167,13 @@ def initial_latents(
     return z.expand(batch, -1, -1, -1).clone()
 
 
+def keep_best_start(z: torch.Tensor, per_image: torch.Tensor, starts: int) -> torch.Tensor:
+    """From candidate-major latents (starts * B, ...), each image's candidate with the lowest loss (B, ...)."""
+    batch = z.shape[0] // starts
+    best = per_image.view(starts, batch).argmin(0)
+    return z.detach().view(starts, batch, *z.shape[1:])[best, torch.arange(batch, device=z.device)]
+
+
 def generate_images(
     vqgan: VQGAN,
     tower: ImageTower,
@@ -192,8 +211,7 @@ def generate_images(
     per_image = torch.zeros(starts * batch, device=device)
     for step in range(config.steps):
         if starts > 1 and step == config.start_steps:  # each image keeps its best candidate start
-            best = per_image.view(starts, batch).argmin(0)
-            z = z.detach().view(starts, batch, *z.shape[1:])[best, torch.arange(batch)].requires_grad_(True)
+            z = keep_best_start(z, per_image, starts).requires_grad_(True)
             optimizer, starts, all_targets = torch.optim.Adam([z], lr=config.lr), 1, targets
         optimizer.zero_grad(set_to_none=True)
         pixels = clamp_with_grad((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
@@ -227,6 +245,8 @@ def generate_images(
         )
         if should_stop is not None and should_stop():
             break
+    if starts > 1:  # stopped (or ran out of steps) before the candidates were pruned: keep each image's best
+        z = keep_best_start(z, per_image, starts)
     with torch.no_grad():
         pixels = (vqgan.decode(vqgan.quantize_st(z)) + 1).div(2).clamp(0, 1)
         embeds = tower.encode_pixels(pixels)

@@ -5,6 +5,7 @@ from wavbrivl.models.brivl_image import BriVLImageTower
 from wavbrivl.models.brivl_text import BriVLTextTower
 from wavbrivl.models.clip_image import CLIPImageTower
 from wavbrivl.models.clip_text import CLIPTextTower
+from wavbrivl.models.decoder import EmbeddingDecoder
 from wavbrivl.models.image_tower import ImageTower
 from wavbrivl.models.text_tower import TextTower
 from wavbrivl.models.vqgan import VQGAN
@@ -15,6 +16,7 @@ __all__ = [
     "BriVLTextTower",
     "CLIPImageTower",
     "CLIPTextTower",
+    "EmbeddingDecoder",
     "ImageTower",
     "TextTower",
     "WavBriVLAudioTower",

@@ -97,9 +97,12 @@ class WavBriVLAudioTower(nn.Module):
         backbone_grad = torch.is_grad_enabled() and any(p.requires_grad for p in self.wavlm.parameters())
         n_frames = int(self.wavlm._get_feat_extract_output_lengths(total))
         masked = self.time_mask(batch, n_frames, waveforms.device)
+        # No mask when no clip is padded: WavLM turns a mask into a boolean key mask beside its float position
+        # bias, a mix that torch warns about on every call; without padding the mask changes nothing.
+        attention_mask = None if bool(sample_mask.all()) else sample_mask.long()
         with torch.set_grad_enabled(backbone_grad):  # a frozen WavLM needs no autograd graph
             out = self.wavlm(
-                waveforms, attention_mask=sample_mask.long(), mask_time_indices=masked, output_hidden_states=True
+                waveforms, attention_mask=attention_mask, mask_time_indices=masked, output_hidden_states=True
             )
         states = torch.stack(out.hidden_states, dim=0)  # (L+1, B, T, H)
         weights = torch.softmax(self.layer_weights, dim=0).to(states.dtype)

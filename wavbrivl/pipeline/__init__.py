@@ -6,6 +6,7 @@ embedding.py (sounds, images, ranking), text.py (text tower features) and genera
 
 from wavbrivl.generation import GenerationConfig, GenerationStep
 from wavbrivl.pipeline.common import COMPONENT_DIRS as COMPONENT_DIRS
+from wavbrivl.pipeline.common import DECODER_DIR as DECODER_DIR
 from wavbrivl.pipeline.common import FORMAT as FORMAT
 from wavbrivl.pipeline.common import INDEX_NAME as INDEX_NAME
 from wavbrivl.pipeline.common import TEXT_DIR as TEXT_DIR

@@ -12,13 +12,14 @@ from wavbrivl.volume import VolumeReport
 
 if TYPE_CHECKING:
     from wavbrivl.factory import Provenance
-    from wavbrivl.models import VQGAN, ImageTower, TextTower, WavBriVLAudioTower
+    from wavbrivl.models import VQGAN, EmbeddingDecoder, ImageTower, TextTower, WavBriVLAudioTower
     from wavbrivl.ranking import EmbeddingCache
 
 INDEX_NAME = "model_index.json"
 FORMAT = "wavbrivl-pipeline"
 COMPONENT_DIRS = ("audio_tower", "image_tower", "vqgan")
 TEXT_DIR = "text_tower"  # optional: model sets without a text tower have no text features
+DECODER_DIR = "decoder"  # optional: model sets without a decoder generate by optimisation only
 
 
 def default_device() -> torch.device:
@@ -50,6 +51,7 @@ class PipelineState:
     image_tower: ImageTower
     vqgan: VQGAN | None
     text_tower: TextTower | None
+    decoder: EmbeddingDecoder | None
     provenance: dict[str, Provenance]
     preset: str
     max_audio_seconds: float

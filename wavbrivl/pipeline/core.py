@@ -7,8 +7,8 @@ import torch
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.errors import WeightsError
 from wavbrivl.factory import Provenance
-from wavbrivl.models import VQGAN, ImageTower, TextTower, WavBriVLAudioTower
-from wavbrivl.pipeline.common import COMPONENT_DIRS, TEXT_DIR, default_device
+from wavbrivl.models import VQGAN, EmbeddingDecoder, ImageTower, TextTower, WavBriVLAudioTower
+from wavbrivl.pipeline.common import COMPONENT_DIRS, DECODER_DIR, TEXT_DIR, default_device
 from wavbrivl.pipeline.embedding import EmbeddingMixin
 from wavbrivl.pipeline.generation import GenerationMixin
 from wavbrivl.pipeline.loading import LoadingMixin
@@ -18,7 +18,7 @@ from wavbrivl.ranking import EmbeddingCache
 
 
 class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin):
-    """Audio tower + frozen image tower + VQGAN, with the operations the CLI and the app share."""
+    """Audio tower + frozen image tower + VQGAN (+ text tower, decoder), with the operations the CLI and app share."""
 
     def __init__(
         self,
@@ -31,6 +31,7 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
         max_audio_seconds: float = MAX_AUDIO_SECONDS,
         clip_policy: str = "allow",
         text_tower: TextTower | None = None,
+        decoder: EmbeddingDecoder | None = None,
     ) -> None:
         if audio_tower.embed_dim != image_tower.embed_dim:
             raise WeightsError(
@@ -45,6 +46,12 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
                 f"text tower embeds to {text_tower.embed_dim}-d but the image tower to {image_tower.embed_dim}-d"
             )
         self.text_tower = text_tower.to(self.device).eval().requires_grad_(False) if text_tower else None
+        if decoder is not None and decoder.config.embed_dim != image_tower.embed_dim:
+            raise WeightsError(
+                f"the decoder is conditioned on {decoder.config.embed_dim}-d embeddings but the image tower "
+                f"embeds to {image_tower.embed_dim}-d"
+            )
+        self.decoder = decoder.to(self.device).eval().requires_grad_(False) if decoder is not None else None
         self.provenance = provenance or {k: Provenance("in memory", True) for k in self.components()}
         self.preset = preset
         self.max_audio_seconds = max_audio_seconds
@@ -63,6 +70,8 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
             del parts["vqgan"]
         if self.text_tower is not None:
             parts[TEXT_DIR] = self.text_tower
+        if self.decoder is not None:
+            parts[DECODER_DIR] = self.decoder
         return parts
 
     @property

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
 from wavbrivl.data.audio import AudioSource
 from wavbrivl.data.image import ImageSource, load_images
-from wavbrivl.errors import InputError, WeightsError
+from wavbrivl.errors import InputError
 from wavbrivl.generation import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.generation.checks import check_generation
 from wavbrivl.generation.prompts import Prompt, parse_prompts
+from wavbrivl.generation.sample import sample_images
 from wavbrivl.pipeline.common import AudioEmbeddings, PipelineState
 
 
@@ -23,6 +24,8 @@ class GenerationMixin(PipelineState):
         """GenerationConfig from this model set's defaults, with any non-None overrides applied."""
         fields = {f.name for f in dataclasses.fields(GenerationConfig)}
         values = {k: v for k, v in self.generation_defaults.items() if k in fields}
+        if values.get("method") == "decoder" and self.decoder is None:  # e.g. the set's VQGAN was replaced
+            values["method"] = "vqgan"
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("cut_batch", 1 if self.device.type == "cpu" else 8)  # CPU: least memory, same speed
         return GenerationConfig(**values)
@@ -44,30 +47,20 @@ class GenerationMixin(PipelineState):
         objects) add weighted text targets to every image: positive to match, negative to avoid.
         """
         config = config or self.generation_config()
-        if config.steps < 1:
-            raise InputError(f"steps must be at least 1, got {config.steps}")
-        if self.vqgan is None:
-            raise WeightsError("this pipeline was loaded without a VQGAN; generation needs one (--vqgan-weights)")
-        if config.size < self.vqgan.downsample:
-            raise InputError(f"size must be at least {self.vqgan.downsample} px, got {config.size}")
-        if config.cutn < 1 or config.cut_batch < 1:
-            raise InputError(f"cutouts and cut_batch must be at least 1, got {config.cutn} and {config.cut_batch}")
-        if not (math.isfinite(config.lr) and config.lr > 0):
-            raise InputError(f"the learning rate must be a positive finite number, got {config.lr}")
-        try:
-            seed_ok = -(2**63) <= int(config.seed) < 2**64  # what torch's generator takes
-        except (TypeError, ValueError, OverflowError):
-            seed_ok = False
-        if not seed_ok:
-            raise InputError(f"the seed must be a whole number from -2**63 to 2**64 - 1, got {config.seed}")
         texts = parse_prompts(prompts)
-        for weight in [p.weight for p in texts] + [audio_weight]:
-            if not abs(weight) <= 1e6:  # NaN fails this too
-                raise InputError(f"a weight of {weight} is not a finite number within ±1e6")
+        downsample = self.vqgan.downsample if self.vqgan is not None else None
+        weights = [p.weight for p in texts] + [audio_weight]
+        config = check_generation(config, downsample, self.decoder is not None, weights)
         if audio is None and not texts:
             raise InputError("nothing to generate from: give a sound, text prompts, or both")
         targets, weights = self._targets(audio, volumes_db, texts, audio_weight)
         init = load_images([init_image])[0] if init_image is not None else None
+        if config.method == "decoder":
+            if init is not None:  # the decoder takes the init picture's embedding as one more target
+                picture = self._image_embeddings([init]).to(self.device)
+                targets = torch.cat([targets, picture[None].expand(len(targets), -1, -1)], dim=1)
+                weights = torch.cat([weights, torch.ones(1)])
+            return sample_images(self.vqgan, self.decoder, self.image_tower, targets, config, should_stop, weights)
         return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop, weights)
 
     def _targets(

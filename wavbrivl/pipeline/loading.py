@@ -22,9 +22,10 @@ from wavbrivl.factory import (
     load_text_tower,
     load_vqgan,
     preset_components,
+    random_decoder,
 )
 from wavbrivl.hub import resolve
-from wavbrivl.pipeline.common import COMPONENT_DIRS, FORMAT, INDEX_NAME, TEXT_DIR, PipelineState
+from wavbrivl.pipeline.common import COMPONENT_DIRS, DECODER_DIR, FORMAT, INDEX_NAME, TEXT_DIR, PipelineState
 from wavbrivl.presets import ENV_VARS, load_preset
 from wavbrivl.training.record import RECORD_KEY as TRAINING_KEY
 
@@ -76,7 +77,11 @@ class LoadingMixin(PipelineState):
                 if text or os.environ.get(ENV_VARS["text"]):
                     raise  # asked for explicitly: a failure is an error
                 why = f"the text tower was not loaded from {spec}: {err}"
-        pipe = cls(a, i, v, provenance, preset=name, device=device, text_tower=t)
+        decoder = None
+        if preset.random and v is not None:
+            decoder = random_decoder(v, i.embed_dim, size=preset.random)
+            provenance[DECODER_DIR] = Provenance(provenance["vqgan"].source, False, provenance["vqgan"].note)
+        pipe = cls(a, i, v, provenance, preset=name, device=device, text_tower=t, decoder=decoder)
         pipe.generation_defaults = dict(preset.generation)
         pipe.text_unavailable = why
         return pipe
@@ -123,6 +128,10 @@ class LoadingMixin(PipelineState):
         elif (root / TEXT_DIR).is_dir():
             text_tower = load_component(root / TEXT_DIR)
             saved.setdefault(TEXT_DIR, Provenance(str(root / TEXT_DIR), True))
+        decoder = None
+        if parts["vqgan"] is not None and vqgan is None and (root / DECODER_DIR).is_dir():
+            decoder = load_component(root / DECODER_DIR)  # trained on this set's own VQGAN, so only beside it
+            saved.setdefault(DECODER_DIR, Provenance(str(root / DECODER_DIR), True))
         pipe = cls(
             parts["audio_tower"],  # type: ignore[arg-type]
             parts["image_tower"],  # type: ignore[arg-type]
@@ -131,6 +140,7 @@ class LoadingMixin(PipelineState):
             preset=index.get("preset", str(path_or_id)),
             device=device,
             text_tower=text_tower,  # type: ignore[arg-type]
+            decoder=decoder,  # type: ignore[arg-type]
         )
         pipe.generation_defaults = dict(index.get("generation", {}))
         pipe.class_names = [str(c) for c in index.get("class_names", [])]

@@ -68,6 +68,8 @@ class ToyBuildConfig:
     audio_batch: int = 64
     audio_lr: float = 2e-3
     text_steps: int = 300
+    decoder_steps: int = 1500
+    decoder_examples: int = 4000
     evaluate: bool = True
     keep_work: bool = False
 
@@ -269,4 +271,34 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     result.setdefault("metrics", {}).update(evaluate_text(pipe, world.examples(1_000_000, config.held_out_examples)))
     (folder / "build.json").write_text(json.dumps(result, indent=2))
     write_model_card(folder, result)
+    return result
+
+
+DECODER_DEFAULTS = {"method": "decoder", "sample_steps": 10, "guidance_scale": 4.0}
+
+
+def add_decoder(folder: str | Path, steps: int = 1500, examples: int = 4000, log=print) -> dict:
+    """Train a decoder generator for a built set (its VQGAN, image and audio towers frozen) and add it."""
+    from wavbrivl.checkpoints import save_component
+    from wavbrivl.pipeline import DECODER_DIR, WavBriVLPipeline
+    from wavbrivl.toyworld.train_decoder import train_toy_decoder
+    from wavbrivl.training.decoder import DecoderTrainConfig
+
+    folder = Path(folder)
+    result = json.loads((folder / "build.json").read_text())
+    config = ToyBuildConfig(**{**result["config"], "decoder_steps": steps, "decoder_examples": examples})
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    t = time.perf_counter()
+    train = DecoderTrainConfig(steps=steps, seed=config.seed)
+    decoder, rows = train_toy_decoder(pipe, ToyWorld(config.seed), examples, train, log=log)
+    result["timings_s"]["decoder"] = time.perf_counter() - t
+    save_component(decoder, folder / DECODER_DIR)
+    index = json.loads((folder / "model_index.json").read_text())
+    note = "trained by `wavbrivl toyworld add-decoder` on world pictures' VQGAN latents (picture and sound embeddings)"
+    index["provenance"][DECODER_DIR] = asdict(Provenance(f"toyworld build (seed {config.seed})", True, note))
+    index["generation"].update(DECODER_DEFAULTS)
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
+    result["config"] = asdict(config)
+    result["decoder_training"] = rows[-1] if rows else {}
+    (folder / "build.json").write_text(json.dumps(result, indent=2))
     return result

@@ -92,26 +92,19 @@ def judge_generations(
     clips = class_sounds(world_seed)
     rows: list[tuple[bool, bool, bool, float]] = []
     rho = np.zeros((len(VOLUME_STUDY_SEEDS), len(CLASSES)))
+    study_right = np.zeros((len(VOLUME_STUDY_SEEDS), len(CLASSES), len(STUDY_VOLUMES_DB)))
     for seed in seeds:
-        run = replace(config, seed=seed)
-        final = pipe.generate_final(clips, 0.0, run)
-        for label, picture in enumerate(final.pixels):
-            verdict, shape = judge(picture), CLASSES[label].shape
-            rows.append(
-                (
-                    verdict.colour == class_colour_index(label),
-                    verdict.one_object,
-                    verdict.shape == shape,
-                    verdict.overlap(shape),
-                )
-            )
+        final = pipe.generate_final(clips, 0.0, replace(config, seed=seed))
+        rows += [_grade(picture, label) for label, picture in enumerate(final.pixels)]
     for s, seed in enumerate(VOLUME_STUDY_SEEDS):
         for label, clip in enumerate(clips):
             study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), replace(config, seed=seed))
             areas = [judge(p).object_area for p in study.pixels]
             rho[s, label] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
+            study_right[s, label] = [all(_grade(p, label)[:3]) for p in study.pixels]
     table = np.array(rows, dtype=float)
     per_class = rho.mean(0)
+    per_volume = study_right.mean((0, 1))
     return {
         "judge_colour_rate": float(table[:, 0].mean()),
         "judge_one_object_rate": float(table[:, 1].mean()),
@@ -120,7 +113,20 @@ def judge_generations(
         "judge_all_three_rate": float(table[:, :3].all(1).mean()),
         "volume_area_spearman_min_class": float(per_class.min()),
         "volume_area_spearman_mean": float(per_class.mean()),
+        "volume_study_class_rate_min_volume": float(per_volume.min()),
+        **{f"volume_study_class_rate_{v:+g}dB": float(r) for v, r in zip(STUDY_VOLUMES_DB, per_volume)},
     }
+
+
+def _grade(picture, label: int) -> tuple[bool, bool, bool, float]:
+    """(colour right, one object, shape right, silhouette IoU with the class's shape) of one picture."""
+    verdict, shape = judge(picture), CLASSES[label].shape
+    return (
+        verdict.colour == class_colour_index(label),
+        verdict.one_object,
+        verdict.shape == shape,
+        verdict.overlap(shape),
+    )
 
 
 def evaluate_text(pipe, held_out: list[ToyExample]) -> dict[str, float]:
