@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from wavbrivl.toyworld import negatives as hard
@@ -66,3 +67,31 @@ def test_world_needs_both_colour_and_shape():
         assert sum(c.colour == colour for c in CLASSES) >= 2
     for shape in shapes:
         assert sum(c.shape == shape for c in CLASSES) >= 2
+
+
+def _cnn_right(pictures, labels) -> float:
+    from wavbrivl.toyworld.classifier import classify
+
+    return float((classify(pictures) == torch.tensor(labels)).float().mean())
+
+
+def test_cnn_judge_names_world_pictures_even_blurred():
+    import kornia
+
+    from wavbrivl.models.image_tower import pil_to_tensor
+
+    examples = ToyWorld(31).examples(0, 160)  # a world seed the judge never saw
+    pixels, labels = torch.stack(pil_to_tensor([e.image for e in examples])), [e.label for e in examples]
+    assert _cnn_right(pixels, labels) >= 0.98
+    soft = kornia.filters.gaussian_blur2d(pixels, (7, 7), (1.2, 1.2))  # as soft as a generated picture
+    assert _cnn_right(soft, labels) >= 0.95
+
+
+def test_cnn_judge_rejects_look_alikes():
+    from wavbrivl.toyworld.classifier import OTHER, classify
+
+    world = ToyWorld(31)
+    pictures, labels = zip(*(hard.negative(world, i) for i in range(200)))
+    predicted = classify(list(pictures))
+    assert float((predicted == torch.tensor(labels)).float().mean()) <= 0.1  # rarely the class it borrows from
+    assert float((predicted == OTHER).float().mean()) >= 0.85

@@ -239,3 +239,35 @@ def test_gradient_accumulation_trains_in_micro_batches(toy_data, tmp_path):
     before = load_component(Path(toy_data[0]) / "base" / "audio_tower").state_dict()
     after = load_component(tmp_path / "accum" / "audio_tower").state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def _decoder_args(toy_data, out: Path, steps: int, *extra: str) -> list[str]:
+    root, train_dir, _ = toy_data
+    args = ["train-decoder", "--shards", str(train_dir), "--pretrained", str(root / "base"), "--out", str(out)]
+    return [*args, "--steps", str(steps), "--batch-size", "8", "--checkpoint-every", "2", "--log-every", "1", *extra]
+
+
+def test_train_decoder_on_shards_resumes_exactly_and_joins_the_set(toy_data, tmp_path):
+    from wavbrivl.cli import main
+
+    assert main(_decoder_args(toy_data, tmp_path / "whole", 4)) == 0
+    assert main(_decoder_args(toy_data, tmp_path / "split", 2)) == 0
+    assert main(_decoder_args(toy_data, tmp_path / "split", 4)) == 2  # a run is there: --resume or another --out
+    assert main(_decoder_args(toy_data, tmp_path / "split", 4, "--resume")) == 0
+    read = lambda run: [json.loads(x) for x in (tmp_path / run / "decoder-log.jsonl").read_text().splitlines()]  # noqa: E731
+    whole, split = read("whole"), read("split")
+    assert [r["step"] for r in whole] == [r["step"] for r in split] == [1, 2, 3, 4]
+    for a, b in zip(whole, split):
+        assert abs(a["loss"] - b["loss"]) < 1e-6, (whole, split)
+    assert whole[0]["examples"] == 48  # every frame of the shards
+
+    root = toy_data[0]
+    folder = tmp_path / "set"
+    shutil.copytree(root / "base", folder)
+    args = _decoder_args(toy_data, tmp_path / "add", 2, "--add-to-set")
+    args[args.index("--pretrained") + 1] = str(folder)
+    assert main(args) == 0
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    assert pipe.decoder is not None and pipe.generation_config().method == "decoder"
+    final = pipe.generate_final([(16000, ToyWorld(5).example(0).audio)], [0.0, 6.0], pipe.generation_config())
+    assert final.final and final.pixels.shape[0] == 2

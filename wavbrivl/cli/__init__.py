@@ -1,7 +1,8 @@
 """The `wavbrivl` command line: a thin view over WavBriVLPipeline.
 
 Each command lives with its parser in a module by theme: use (info, embed, rank, generate, classify),
-train (convert-brivl, prepare, embed-frames, train, push), evaluate, toyworld; common holds what they share.
+train (convert-brivl, prepare, embed-frames, train, train-decoder, push), evaluate, toyworld; common holds
+what they share.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from wavbrivl.cli.train import (
     add_embed_frames_parser,
     add_prepare_parser,
     add_push_parser,
+    add_train_decoder_parser,
     add_train_parser,
 )
 from wavbrivl.cli.use import (
@@ -39,6 +41,7 @@ COMMAND_PARSERS = (
     add_prepare_parser,
     add_embed_frames_parser,
     add_train_parser,
+    add_train_decoder_parser,
     add_push_parser,
     add_evaluate_parser,
     add_toyworld_parser,

@@ -1,10 +1,11 @@
-"""`wavbrivl toyworld build|evaluate|add-text`: the synthetic audio-visual world."""
+"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|train-judge`: the synthetic audio-visual world."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def cmd_toyworld_build(args: argparse.Namespace) -> int:
@@ -25,6 +26,24 @@ def cmd_toyworld_add_text(args: argparse.Namespace) -> int:
 
     result = add_text_tower(args.dir, args.steps, log=lambda msg: print(msg, file=sys.stderr))
     print(json.dumps(result.get("metrics", {}), indent=2))
+    return 0
+
+
+def cmd_toyworld_add_decoder(args: argparse.Namespace) -> int:
+    """Train and add a decoder generator to a built toy-world set."""
+    from wavbrivl.toyworld.build import add_decoder
+
+    result = add_decoder(args.dir, args.steps, args.examples, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result["decoder_training"], indent=2))
+    return 0
+
+
+def cmd_toyworld_train_judge(args: argparse.Namespace) -> int:
+    """Train the CNN judge on its own world seed and write its weights."""
+    from wavbrivl.toyworld.classifier import JUDGE_WEIGHTS, save_judge, train_judge
+
+    path = save_judge(train_judge(log=lambda msg: print(msg, file=sys.stderr)), Path(args.out or JUDGE_WEIGHTS))
+    print(path)
     return 0
 
 
@@ -54,3 +73,11 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")
     p.add_argument("--steps", type=int, default=300)
     p.set_defaults(func=cmd_toyworld_add_text)
+    p = toy.add_parser("add-decoder", help="train a decoder generator for a built set and add it")
+    p.add_argument("--dir", default="wavbrivl/assets/toyworld")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--examples", type=int, default=6000, help="world pictures to train on")
+    p.set_defaults(func=cmd_toyworld_add_decoder)
+    p = toy.add_parser("train-judge", help="train the CNN judge of generated pictures (never a guide)")
+    p.add_argument("--out", default=None, help="default: the shipped judge's path")
+    p.set_defaults(func=cmd_toyworld_train_judge)

@@ -1,4 +1,4 @@
-"""`wavbrivl convert-brivl|prepare|embed-frames|train|push`: making and publishing model sets."""
+"""`wavbrivl convert-brivl|prepare|embed-frames|train|train-decoder|push`: making and publishing model sets."""
 
 from __future__ import annotations
 
@@ -110,6 +110,37 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_decoder(args: argparse.Namespace) -> int:
+    """Train a model set's decoder generator on shards (resumes from OUT when a decoder state is there)."""
+    from wavbrivl.training.decoder import DecoderTrainConfig
+    from wavbrivl.training.decoder_run import STATE_NAME, DecoderRunConfig, train_decoder_run
+
+    state = Path(args.out) / STATE_NAME
+    if state.is_file() and not args.resume:
+        raise WavBriVLError(f"{state} exists: pass --resume to continue that run, or choose another --out")
+    train = DecoderTrainConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup=args.warmup,
+        seed=args.seed,
+        log_every=args.log_every,
+        precision=args.precision,
+    )
+    config = DecoderRunConfig(
+        shards=args.shards,
+        pretrained=args.pretrained,
+        out=args.out,
+        train=train,
+        audio_conditions=not args.pictures_only,
+        checkpoint_every=args.checkpoint_every,
+        add_to_set=args.add_to_set,
+        device=args.device,
+    )
+    print(json.dumps(train_decoder_run(config)))
+    return 0
+
+
 def cmd_push(args: argparse.Namespace) -> int:
     """Publish a model set on the Hugging Face Hub: save it with a generated model card and upload it."""
     from wavbrivl.hub import check_repo_id
@@ -197,6 +228,27 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         "--data-description", default=None, help="what the shards hold, in words (recorded for the model card)"
     )
     p.set_defaults(func=cmd_train)
+
+
+def add_train_decoder_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl train-decoder`."""
+    p = sub.add_parser("train-decoder", help="train a model set's decoder generator (one-pass pictures) on shards")
+    p.add_argument("--shards", nargs="+", required=True)
+    p.add_argument("--pretrained", required=True, help="the model set folder (its VQGAN, image and audio towers)")
+    p.add_argument("--out", required=True, help="run folder: state, log, data cache, the decoder component")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--add-to-set", action="store_true", help="also save the decoder into --pretrained as its default")
+    p.add_argument("--pictures-only", action="store_true", help="condition on frame embeddings only, not on clips'")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch-size", type=int, default=64, help="per process")
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["auto", "fp32"], default="auto", help="auto: bf16 autocast on GPUs")
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=cmd_train_decoder)
 
 
 def add_push_parser(sub: argparse._SubParsersAction) -> None:

@@ -46,6 +46,12 @@ class VQGAN(nn.Module):
         z_q, _, _ = self.quantize(z)
         return z_q
 
+    def encode_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """Code indices (B, h, w) of images in [-1, 1]: the nearest code per latent cell."""
+        z = self.encode(images)
+        _, _, (_, _, indices) = self.quantize(z)
+        return indices.view(z.shape[0], z.shape[2], z.shape[3])
+
     def decode(self, z_q: torch.Tensor) -> torch.Tensor:
         """Images in about [-1, 1] from quantised latents."""
         return self.decoder(self.post_quant_conv(z_q))

@@ -12,6 +12,7 @@ from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.generation import GenerationConfig
 from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models.image_tower import pil_to_tensor
+from wavbrivl.toyworld.classifier import classify
 from wavbrivl.toyworld.judge import class_colour_index, judge
 from wavbrivl.toyworld.train_vqgan import psnr
 from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
@@ -72,8 +73,15 @@ def evaluate_toyworld(
         "audio_to_image_class_r1": retrieval["a2i_r1"],
         "image_to_audio_class_r1": retrieval["i2a_r1"],
     }
-    metrics.update(judge_generations(pipe, world_seed=seed + 777, config=config))
+    for method in methods(pipe):  # every method the set has, each graded by both judges
+        run = replace(config, method=method) if config else pipe.generation_config(method=method)
+        metrics.update({f"{method}_{k}": v for k, v in judge_generations(pipe, seed + 777, config=run).items()})
     return metrics
+
+
+def methods(pipe) -> list[str]:
+    """The generation methods a set offers: its decoder's (when it has one), then the VQGAN optimisation."""
+    return ["decoder", "vqgan"] if pipe.decoder is not None else ["vqgan"]
 
 
 def class_sounds(world_seed: int, level_db: float = MID_LEVEL_DB) -> list[tuple[int, np.ndarray]]:
@@ -83,7 +91,11 @@ def class_sounds(world_seed: int, level_db: float = MID_LEVEL_DB) -> list[tuple[
 
 
 def judge_generations(
-    pipe, world_seed: int = 777, seeds: tuple[int, ...] = GENERATION_SEEDS, config: GenerationConfig | None = None
+    pipe,
+    world_seed: int = 777,
+    seeds: tuple[int, ...] = GENERATION_SEEDS,
+    config: GenerationConfig | None = None,
+    study_seeds: tuple[int, ...] = VOLUME_STUDY_SEEDS,
 ) -> dict[str, float]:
     """Generate from every class's sound with every seed (the model set's defaults unless config is given) and
     grade the pictures with the pixel judge, which no tower guides: colour, one object, shape, and the volume
@@ -91,17 +103,21 @@ def judge_generations(
     config = config or pipe.generation_config()
     clips = class_sounds(world_seed)
     rows: list[tuple[bool, bool, bool, float]] = []
-    rho = np.zeros((len(VOLUME_STUDY_SEEDS), len(CLASSES)))
-    study_right = np.zeros((len(VOLUME_STUDY_SEEDS), len(CLASSES), len(STUDY_VOLUMES_DB)))
+    rho = np.zeros((len(study_seeds), len(CLASSES)))
+    study_right = np.zeros((len(study_seeds), len(CLASSES), len(STUDY_VOLUMES_DB)))
+    study_cnn = np.zeros_like(study_right)
+    cnn_right = []
     for seed in seeds:
         final = pipe.generate_final(clips, 0.0, replace(config, seed=seed))
         rows += [_grade(picture, label) for label, picture in enumerate(final.pixels)]
-    for s, seed in enumerate(VOLUME_STUDY_SEEDS):
+        cnn_right += (classify(final.pixels) == torch.arange(len(clips))).tolist()
+    for s, seed in enumerate(study_seeds):
         for label, clip in enumerate(clips):
             study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), replace(config, seed=seed))
             areas = [judge(p).object_area for p in study.pixels]
             rho[s, label] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
             study_right[s, label] = [all(_grade(p, label)[:3]) for p in study.pixels]
+            study_cnn[s, label] = (classify(study.pixels) == label).numpy()
     table = np.array(rows, dtype=float)
     per_class = rho.mean(0)
     per_volume = study_right.mean((0, 1))
@@ -111,9 +127,11 @@ def judge_generations(
         "judge_shape_rate": float(table[:, 2].mean()),
         "judge_shape_iou_mean": float(table[:, 3].mean()),
         "judge_all_three_rate": float(table[:, :3].all(1).mean()),
+        "cnn_class_rate": float(np.mean(cnn_right)),
         "volume_area_spearman_min_class": float(per_class.min()),
         "volume_area_spearman_mean": float(per_class.mean()),
         "volume_study_class_rate_min_volume": float(per_volume.min()),
+        "volume_study_cnn_class_rate_min_volume": float(study_cnn.mean((0, 1)).min()),
         **{f"volume_study_class_rate_{v:+g}dB": float(r) for v, r in zip(STUDY_VOLUMES_DB, per_volume)},
     }
 

@@ -1,26 +1,32 @@
-"""Training the decoder generator: rectified flow from (VQGAN latents, embedding) pairs, with CFG dropout and EMA."""
+"""Training the decoder generator: rectified flow from (VQGAN codes, embedding) pairs, with CFG dropout and EMA.
+
+The pictures are kept as VQGAN code indices (h x w integers each), so a VGGSound-sized set fits in memory; a
+batch looks its codes up in the codebook. Under torchrun each process draws its own batches and the gradients
+are averaged, as in `wavbrivl train`; on GPUs the forward pass runs under bf16 autocast.
+"""
 
 from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from diffusers.training_utils import EMAModel
 
 from wavbrivl.configs import EmbeddingDecoderConfig
 from wavbrivl.models import VQGAN, EmbeddingDecoder
+from wavbrivl.training.distributed import average_gradients
 
 
 @dataclass
 class DecoderTrainConfig:
     """Knobs of one decoder training run."""
 
-    steps: int = 1500
-    batch_size: int = 64
+    steps: int = 3000
+    batch_size: int = 64  # per process
     lr: float = 1.5e-3
     warmup: int = 200
     null_prob: float = 0.1  # share of conditions replaced by the null condition (classifier-free guidance)
@@ -28,17 +34,15 @@ class DecoderTrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     log_every: int = 100
+    precision: str = "auto"  # auto (bf16 autocast on GPUs) | fp32
 
 
 @torch.no_grad()
-def quantised_latents(vqgan: VQGAN, pixels: torch.Tensor, batch: int = 64) -> torch.Tensor:
-    """The VQGAN's quantised latents (N, C, h, w) of pictures (N, 3, H, W) in [0, 1]."""
+def code_indices(vqgan: VQGAN, pixels: torch.Tensor, batch: int = 64) -> torch.Tensor:
+    """The VQGAN's code indices (N, h, w) of pictures (N, 3, H, W) in [0, 1]."""
     device = next(vqgan.parameters()).device
-    chunks = [
-        vqgan.quantize_st(vqgan.encode(pixels[i : i + batch].to(device) * 2 - 1)).cpu()
-        for i in range(0, len(pixels), batch)
-    ]
-    return torch.cat(chunks)
+    parts = [vqgan.encode_tokens(pixels[i : i + batch].to(device) * 2 - 1).cpu() for i in range(0, len(pixels), batch)]
+    return torch.cat(parts)
 
 
 def decoder_for(vqgan: VQGAN, embed_dim: int, **overrides) -> EmbeddingDecoder:
@@ -60,49 +64,112 @@ def flow_loss(
     return (decoder(mixed, sigma, conditions) - (noise - x)).pow(2).mean()
 
 
+class DecoderTrainer:
+    """The decoder, its optimiser, schedule and EMA over one data set of codes and conditions.
+
+    tokens (N, h, w) are code indices into codebook (n_embed, C); conditions (N, K, D) hold K conditions per
+    example (e.g. its picture's embedding and its sound's), one drawn at random each time the example is used.
+    """
+
+    def __init__(
+        self,
+        decoder: EmbeddingDecoder,
+        tokens: torch.Tensor,
+        codebook: torch.Tensor,
+        conditions: torch.Tensor,
+        config: DecoderTrainConfig,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
+        self.decoder, self.config, self.world, self.step = decoder, config, world, 0
+        self.device = next(decoder.parameters()).device
+        self.codebook = codebook.detach().float().to(self.device)
+        self.tokens = tokens.long()
+        self.conditions = F.normalize(conditions.float(), dim=-1)
+        latents = self.codebook[self.tokens[: min(len(tokens), 4096)].to(self.device)]  # (n, h, w, C)
+        decoder.latent_mean.copy_(latents.flatten(0, 2).mean(0))
+        decoder.latent_std.copy_(latents.flatten(0, 2).std(0).clamp(min=1e-4))
+        self.generator = torch.Generator().manual_seed(config.seed * 1000 + rank)  # each process its own batches
+        self.ema = EMAModel(decoder.parameters(), decay=config.ema_decay, use_ema_warmup=False)
+        self.optimizer = torch.optim.AdamW(decoder.parameters(), lr=config.lr, weight_decay=0.0)
+        warmup = max(config.warmup, 1)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warmup))
+        self.autocast = self.device.type == "cuda" and config.precision != "fp32"
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One batch: standardised latents (B, C, h, w) and conditions (B, D), some replaced by the null one."""
+        size, g = self.config.batch_size, self.generator
+        index = torch.randint(len(self.tokens), (size,), generator=g)
+        pick = torch.randint(self.conditions.shape[1], (size,), generator=g)
+        cond = self.conditions[index, pick].to(self.device)
+        drop = (torch.rand(size, generator=g) < self.config.null_prob).to(self.device)
+        cond = torch.where(drop[:, None], self.decoder.null.expand_as(cond), cond)
+        latents = self.codebook[self.tokens[index].to(self.device)].permute(0, 3, 1, 2)
+        return self.decoder.standardise(latents), cond
+
+    def train_step(self) -> float:
+        """One optimisation step (gradients averaged over processes); returns the loss."""
+        self.decoder.train()
+        x, cond = self.batch()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            loss = flow_loss(self.decoder, x, cond, self.generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.world > 1:
+            average_gradients([p for p in self.decoder.parameters() if p.requires_grad], self.world)
+        torch.nn.utils.clip_grad_norm_(self.decoder.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.schedule.step()
+        self.ema.step(self.decoder.parameters())
+        self.step += 1
+        value = loss.item()
+        if not math.isfinite(value):
+            raise RuntimeError(f"decoder training diverged at step {self.step} (loss {value})")
+        return value
+
+    def averaged(self) -> EmbeddingDecoder:
+        """A copy of the decoder with the EMA weights, ready to sample."""
+        copy_ = copy.deepcopy(self.decoder)
+        self.ema.copy_to(copy_.parameters())
+        return copy_.eval().requires_grad_(False)
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume: weights, EMA, optimiser, schedule, step and the batch generator."""
+        return {
+            "decoder": self.decoder.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "step": self.step,
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume from state_dict()'s output."""
+        self.decoder.load_state_dict(state["decoder"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.step = int(state["step"])
+        self.generator.set_state(state["generator"])
+
+
 def train_decoder(
     decoder: EmbeddingDecoder,
-    latents: torch.Tensor,
+    tokens: torch.Tensor,
+    codebook: torch.Tensor,
     conditions: torch.Tensor,
     config: DecoderTrainConfig,
     log: Callable[[str], None] = print,
 ) -> tuple[EmbeddingDecoder, list[dict]]:
-    """Train on latents (N, C, h, w) and conditions (N, K, D): each step takes one of each example's K conditions
-    (e.g. its picture's embedding or its sound's), so the decoder serves every kind of target. Returns the EMA
-    copy, ready to sample, and the log rows."""
-    device = next(decoder.parameters()).device
-    generator = torch.Generator().manual_seed(config.seed)
-    flat = latents.permute(1, 0, 2, 3).flatten(1)
-    decoder.latent_mean.copy_(flat.mean(1))
-    decoder.latent_std.copy_(flat.std(1).clamp(min=1e-4))
-    data = decoder.standardise(latents.to(device))
-    conditions = torch.nn.functional.normalize(conditions.float(), dim=-1).to(device)
-    decoder.train()
-    ema = EMAModel(decoder.parameters(), decay=config.ema_decay, use_ema_warmup=False)
-    optimizer = torch.optim.AdamW(decoder.parameters(), lr=config.lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(config.warmup, 1)))
-    rows, started, total = [], time.perf_counter(), 0.0
-    for step in range(config.steps):
-        index = torch.randint(len(data), (config.batch_size,), generator=generator).to(device)
-        pick = torch.randint(conditions.shape[1], (config.batch_size,), generator=generator).to(device)
-        cond = conditions[index, pick]
-        drop = (torch.rand(config.batch_size, generator=generator) < config.null_prob).to(device)
-        cond = torch.where(drop[:, None], decoder.null.expand_as(cond), cond)
-        loss = flow_loss(decoder, data[index], cond, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(decoder.parameters(), config.grad_clip)
-        optimizer.step()
-        schedule.step()
-        ema.step(decoder.parameters())
-        total += loss.item()
-        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-            count = (step % config.log_every) + 1
-            rows.append({"step": step + 1, "loss": total / count, "seconds": time.perf_counter() - started})
-            log(f"decoder step {step + 1}/{config.steps}: loss {total / count:.4f} ({rows[-1]['seconds']:.0f} s)")
+    """Train in one process; returns the EMA decoder and the log rows (step, mean loss since the last row)."""
+    trainer = DecoderTrainer(decoder, tokens, codebook, conditions, config)
+    rows, total = [], 0.0
+    while trainer.step < config.steps:
+        total += trainer.train_step()
+        if trainer.step % config.log_every == 0 or trainer.step == config.steps:
+            count = (trainer.step - 1) % config.log_every + 1
+            rows.append({"step": trainer.step, "loss": total / count})
+            log(f"decoder step {trainer.step}/{config.steps}: loss {total / count:.4f}")
             total = 0.0
-        if not math.isfinite(loss.item()):
-            raise RuntimeError(f"decoder training diverged at step {step + 1} (loss {loss.item()})")
-    averaged = copy.deepcopy(decoder)
-    ema.copy_to(averaged.parameters())
-    return averaged.eval().requires_grad_(False), rows
+    return trainer.averaged(), rows

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.data.shards import list_shards
 from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models import WavBriVLAudioTower
+from wavbrivl.training.distributed import atomic_save, average_gradients, init_distributed
 from wavbrivl.training.loss import ContrastiveLoss, EmbeddingQueue
 from wavbrivl.training.record import (
     RECORD_KEY,
@@ -78,14 +78,6 @@ class TrainModule(nn.Module):
         return self.tower(audio, lengths)
 
 
-def _dist() -> tuple[int, int]:
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def _gather(x: torch.Tensor, world: int, grad: bool) -> torch.Tensor:
     """Concatenate every process's tensor in rank order (keeping gradients for the local part if grad)."""
     if world == 1:
@@ -99,23 +91,6 @@ def _gather(x: torch.Tensor, world: int, grad: bool) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
-def _average_gradients(params: list[nn.Parameter], world: int) -> None:
-    """All-reduce the gradients as one flat buffer and divide by the process count (unused ones count as 0).
-
-    Every process computes the loss of the whole gathered batch, and all_gather's backward sums the gradient
-    of each local embedding over processes, so the average equals the one-process gradient of that batch.
-    """
-    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= world
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.grad = flat[offset : offset + n].view_as(p).clone()
-        offset += n
-
-
 def _schedule(config: TrainConfig):
     def factor(step: int) -> float:
         if step < config.warmup:
@@ -124,12 +99,6 @@ def _schedule(config: TrainConfig):
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
     return factor
-
-
-def _atomic_save(obj: object, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _prepare_output(config: TrainConfig, rank: int) -> None:
@@ -292,7 +261,7 @@ def _train_step(
         parts.queue.push(targets)
         total += float(loss.detach()) / config.accumulate
     if world > 1:
-        _average_gradients(parts.params, world)
+        average_gradients(parts.params, world)
     precision.scaler.step(parts.optimizer)
     precision.scaler.update()
     parts.scheduler.step()
@@ -330,12 +299,12 @@ def _save_checkpoint(
     save_component(parts.tower, out / "audio_tower")
     record = training_record(config, step, batches.epoch, card.start, card.data, card.val_data, card.validation)
     write_record(out, record)
-    _atomic_save(state, out / STATE_NAME)
+    atomic_save(state, out / STATE_NAME)
 
 
 def train(config: TrainConfig) -> dict[str, float]:
     """Run (or resume) training; returns the last logged metrics."""
-    rank, world = _dist()
+    rank, world = init_distributed()
     device = torch.device(f"cuda:{rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
