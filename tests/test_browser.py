@@ -53,7 +53,9 @@ def app_url():
 
     pipe = WavBriVLPipeline.from_preset(device="cpu")  # the offline default the README describes
     demo = app.build_app(pipe)
-    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    demo.queue().launch(
+        server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True, css=app.APP_CSS
+    )
     try:
         yield demo.local_url
     finally:
@@ -151,24 +153,28 @@ def test_browser_walkthrough(app_url, driver):
     page.screenshot(path=str(ARTIFACTS / "rank.png"), full_page=True)
 
     page.get_by_role("tab", name="Generate").click()
-    steps = page.get_by_label("Steps").first
-    steps.fill("12")
-    steps.press("Enter")
-    page.get_by_role("button", name="Generate", exact=True).click()
-    seen: set[str] = set()
+    for method in ("decoder", "vqgan"):  # the set's default (its decoder), then the paper's optimisation
+        if method == "vqgan":
+            page.get_by_label("VQGAN optimisation (the paper's method)").check()
+            steps = page.get_by_label("Steps").first
+            steps.fill("12")
+            steps.press("Enter")
+        page.get_by_role("button", name="Generate", exact=True).click()
+        seen: set[str] = set()
 
-    def progressed() -> bool:
-        text = page.inner_text("body")
-        for line in text.splitlines():
-            if line.startswith("seed ") and "step" in line:
-                seen.add(line.split("—")[1].split(",")[0].strip())
-        return "final" in text and "seed 0" in text
+        def progressed(method: str = method, seen: set[str] = seen) -> bool:
+            text = page.inner_text("body")
+            for line in text.splitlines():
+                if line.startswith("seed ") and f", {method}," in line:
+                    seen.add(line.split("—")[1].split(",")[0].strip())
+            return any(line.startswith("seed 0 — final, " + method) for line in text.splitlines())
 
-    _wait_for(progressed, timeout=120, what="the generation to finish")
-    assert len(seen) >= 3, seen  # per-step updates reached the page while it ran
-    assert page.locator("img").count() > 3
-    page.screenshot(path=str(ARTIFACTS / "generate.png"), full_page=True)
+        _wait_for(progressed, timeout=120, what=f"the {method} generation to finish")
+        assert len(seen) >= 3, seen  # per-step updates reached the page while it ran
+        assert page.locator("img").count() > 3
+        page.screenshot(path=str(ARTIFACTS / f"generate-{method}.png"), full_page=True)
 
+    page.get_by_label("Decoder (one sampling pass)").check()  # the study uses the Generate tab's method
     page.get_by_role("tab", name="Volume study").click()
     page.get_by_role("button", name="Generate side by side (one batch, one seed)").click()
     _wait_for(

@@ -145,3 +145,35 @@ def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeyp
             text=str(tmp_path / "image"),
             need_vqgan=False,
         )
+
+
+def test_rank_reads_the_sound_before_embedding_the_gallery(tmp_path, image_files, monkeypatch, capsys):
+    from wavbrivl import WavBriVLPipeline
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a sound")
+
+    def gallery_embedded(*args, **kwargs):
+        raise AssertionError("the gallery was embedded before the sound was read")
+
+    monkeypatch.setattr(WavBriVLPipeline, "embed_images", gallery_embedded)
+    args = ["rank", "--preset", "tiny-random", "--audio", str(notes), "--images", str(image_files[0].parent)]
+    assert main(args) == 2
+    assert "notes.txt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["-2", "4294967296"])
+def test_a_bad_seed_is_one_line_and_exit_2_from_the_cli_as_in_python(seed, wav_file, tmp_path, capsys):
+    from wavbrivl import WavBriVLPipeline
+    from wavbrivl.errors import InputError
+
+    assert (
+        main(["generate", "--preset", "tiny-random", "--audio", str(wav_file), "--seed", seed, "--out", str(tmp_path)])
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    pipe = WavBriVLPipeline.from_preset("tiny-random", device="cpu")
+    with pytest.raises(InputError) as python:
+        pipe.check_inputs(pipe.generation_config(seed=int(seed)))
+    assert err == f"error: {python.value}"

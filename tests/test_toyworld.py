@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from wavbrivl import WavBriVLPipeline
+from wavbrivl.errors import WeightsError
 from wavbrivl.factory import TOYWORLD_DIR
 from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.toyworld import CLASSES, ToyWorld
 from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
-from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld, spearman
-from wavbrivl.toyworld.judge import judge
+from wavbrivl.toyworld.classifier import classify
+from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld, judge_generations, spearman
+from wavbrivl.toyworld.judge import class_colour_index, foreground, judge
 from wavbrivl.toyworld.world import level_to_size
 
 
@@ -55,6 +60,67 @@ def test_shipped_set_is_small_trained_and_default(shipped):
     assert WavBriVLPipeline.from_preset(device="cpu").preset == "toyworld"
 
 
+# Issue 16's bars for the set's decoder: class (colour and shape) and one object in >= 0.95 of the pictures, mean
+# silhouette IoU >= 0.8, and in the volume study (-12 .. +12 dB) a larger object for every louder sound of every class
+# and the class right at every volume.
+DECODER_BARS = {
+    "judge_all_three_rate": 0.95,
+    "judge_one_object_rate": 0.95,
+    "judge_shape_iou_mean": 0.8,
+    "cnn_class_rate": 0.95,
+    "volume_area_spearman_min_class": 0.9,
+    "volume_study_class_rate_min_volume": 0.9,
+    "volume_study_cnn_class_rate_min_volume": 0.9,
+}
+
+
+def test_shipped_decoder_meets_its_bars(shipped):
+    metrics = judge_generations(shipped, config=shipped.generation_config(method="decoder"), study_seeds=(0, 1, 2))
+    print(metrics)
+    for key, bar in DECODER_BARS.items():
+        assert metrics[key] >= bar, (key, metrics[key])
+
+
+def test_shipped_decoder_varies_with_the_seed_and_repeats_with_it(shipped):
+    clip = [(16000, ToyWorld(777).example(0, label=3, level_db=-17).audio)]
+    config = shipped.generation_config(method="decoder")
+    pictures = [shipped.generate_final(clip, 0.0, replace(config, seed=seed)).pixels[0] for seed in (0, 1, 2, 0)]
+    assert torch.equal(pictures[0], pictures[3])  # one seed, one picture
+    centres = []
+    for picture in pictures[:3]:
+        ys, xs = np.nonzero(foreground(picture.permute(1, 2, 0).numpy()))
+        centres.append((xs.mean(), ys.mean()))
+    moved = [np.hypot(a[0] - b[0], a[1] - b[1]) for a, b in zip(centres, centres[1:] + centres[:1])]
+    assert min(moved) >= 2.0, centres  # another seed puts the object elsewhere (pixels, 64 px pictures)
+    assert all(judge(p).shape == "circle" and judge(p).colour == class_colour_index(3) for p in pictures)
+
+
+def test_text_prompts_through_the_decoder(shipped):
+    config = shipped.generation_config(method="decoder")
+    areas = {}
+    for word in ("small", "large"):
+        pictures = [
+            shipped.generate_final(None, prompts=f"a {word} {c.name}", config=config).pixels[0] for c in CLASSES
+        ]
+        verdicts = [judge(p) for p in pictures]
+        right = [
+            v.shape == c.shape and v.colour == class_colour_index(i) for i, (v, c) in enumerate(zip(verdicts, CLASSES))
+        ]
+        assert np.mean(right) >= 0.95, (word, right)
+        assert (classify(torch.stack(pictures)) == torch.arange(len(CLASSES))).float().mean() >= 0.95
+        areas[word] = [v.object_area for v in verdicts]
+    assert all(large > small for large, small in zip(areas["large"], areas["small"])), areas
+
+
+def test_a_set_without_a_decoder_refuses_the_decoder_method(shipped, tmp_path):
+    shipped.save_pretrained(tmp_path / "set")
+    shutil.rmtree(tmp_path / "set" / "decoder")
+    pipe = WavBriVLPipeline.from_pretrained(tmp_path / "set", device="cpu")
+    assert pipe.decoder is None and pipe.generation_config().method == "vqgan"  # the set's default falls back
+    with pytest.raises(WeightsError, match="no decoder.*'vqgan'"):
+        pipe.generate_final(None, prompts="a red circle", config=pipe.generation_config(method="decoder"))
+
+
 @pytest.mark.slow
 def test_shipped_set_meets_its_acceptance_bars(shipped):
     world = ToyWorld(4242)  # examples the build never saw
@@ -64,12 +130,14 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
     assert metrics["image_size_correlation"] >= 0.9
     assert metrics["vqgan_psnr_db"] >= 25.0
     assert metrics["audio_to_image_class_r1"] >= 0.9
-    # Generations at the set's (the app's) defaults, every class x seeds 0-2, graded by the pixel judge that no
-    # tower guided (tests/test_judge.py calibrates it).
-    assert metrics["judge_colour_rate"] >= 0.9
-    assert metrics["judge_one_object_rate"] >= 0.75
-    assert metrics["volume_area_spearman_min_class"] >= 0.8  # louder, bigger object: for every class
-    assert metrics["judge_shape_rate"] >= 0.5  # goal 0.75; chance is 0.25 (4 shapes)
+    # Generations at the set's (the app's) settings, every class x seeds 0-2, graded by the pixel judge and the CNN
+    # judge that no tower guided (tests/test_judge.py calibrates both). The paper's optimisation keeps its bars:
+    assert metrics["vqgan_judge_colour_rate"] >= 0.9
+    assert metrics["vqgan_judge_one_object_rate"] >= 0.75
+    assert metrics["vqgan_volume_area_spearman_min_class"] >= 0.8  # louder, bigger object: for every class
+    assert metrics["vqgan_judge_all_three_rate"] >= 0.7  # colour and shape: the class a person would name
+    for key, bar in DECODER_BARS.items():  # and the decoder meets its own, on another world's sounds
+        assert metrics[f"decoder_{key}"] >= bar, (key, metrics[f"decoder_{key}"])
     text = evaluate_text(shipped, world.examples(20_000, 200))
     print(text)
     assert text["zero_shot_audio_class_accuracy"] >= 0.8  # chance 1/8
@@ -79,8 +147,11 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
 
 @pytest.mark.slow
 def test_shortened_build_learns(tmp_path):
-    result = build_toyworld(ToyBuildConfig.quick(str(tmp_path / "toy")), log=lambda _: None)
-    assert result["timings_s"]["total_build"] < 180
+    config = ToyBuildConfig.quick(str(tmp_path / "toy"))  # bounded work (steps and examples), never seconds
+    result = build_toyworld(config, log=lambda _: None)
+    assert (
+        result["training"]["step"] == config.audio_steps and result["decoder_training"]["step"] == config.decoder_steps
+    )
     pipe = WavBriVLPipeline.from_pretrained(tmp_path / "toy", device="cpu")
     held_out = ToyWorld(99).examples(0, 96)
     audio = pipe.embed_audio([(16000, e.audio) for e in held_out]).embeddings
@@ -91,3 +162,6 @@ def test_shortened_build_learns(tmp_path):
     assert pipe.text_tower is not None
     zero_shot = torch.tensor(pipe.zero_shot(audio, [c.name for c in CLASSES]).predictions)
     assert (zero_shot == labels).float().mean() >= 0.4  # the 60-step text tower has to learn too
+    assert pipe.decoder is not None and pipe.generation_config().method == "decoder"
+    final = pipe.generate_final([(16000, e.audio) for e in held_out[:4]], 0.0, pipe.generation_config())
+    assert final.pixels.shape[0] == 4  # the 100-step decoder is in the set and draws one picture per sound

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from wavbrivl.cli.common import add_volume_arg, load, print_notes, volumes_from
-from wavbrivl.errors import InputError
 from wavbrivl.generation import resolve_seed
 from wavbrivl.generation.checks import METHODS
 from wavbrivl.settings import add_model_args
@@ -53,19 +52,21 @@ def cmd_rank(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from wavbrivl.data.image import list_image_files
+    from wavbrivl.ranking import rank_embeddings
 
     pipe = load(args)
     files: list[Path] = []
     for item in args.images:
         files.extend(list_image_files(item) if Path(item).is_dir() else [Path(item)])
+    # the query first: a sound that cannot be read is reported before the gallery is embedded
+    query = pipe.embed_text([args.text]) if args.text is not None else pipe.embed_audio(args.audio, volumes_from(args))
     with tqdm(total=len(files), desc="embedding images", unit="img", disable=args.json) as bar:
         image_embeds = pipe.embed_images(files, progress=lambda done, total: bar.update(done - bar.n))
     if args.text is not None:
-        result = pipe.rank_text(args.text, image_embeds)
+        result = rank_embeddings(query, image_embeds)
     else:
-        audio = pipe.embed_audio(args.audio, volumes_from(args))
-        print_notes(audio.notes)
-        result = pipe.rank(audio, image_embeds)
+        print_notes(query.notes)
+        result = pipe.rank(query, image_embeds)
     ranked = result.ranked(0)[: args.top or None]
     if args.json:
         print(json.dumps([{"rank": r + 1, "image": str(files[i]), "score": s} for r, (i, s) in enumerate(ranked)]))
@@ -94,8 +95,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         sample_steps=args.sample_steps,
         guidance_scale=args.guidance,
     )
-    if args.audio is None and not args.prompt:
-        raise InputError("give a sound (--audio), text prompts (--prompt 'words:weight'), or both")
+    config = pipe.check_inputs(config, args.audio is not None, args.prompt, args.audio_weight)  # before model work
     embedded = None
     if args.audio is not None:
         embedded = pipe.embed_audio(args.audio, volumes)

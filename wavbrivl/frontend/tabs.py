@@ -129,14 +129,15 @@ def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number]:
     return method, sample_steps, guidance
 
 
-def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, **values) -> GenerationConfig:
-    """The request's GenerationConfig: the set's defaults with the form's values."""
-    return pipe.generation_config(
+def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, prompts=None, **values) -> GenerationConfig:
+    """The request's GenerationConfig (the set's defaults with the form's values), checked before any model work."""
+    config = pipe.generation_config(
         method=method or None,
         sample_steps=int(sample_steps) if sample_steps is not None else None,
         guidance_scale=float(guidance) if guidance is not None else None,
         **values,
     )
+    return pipe.check_inputs(config, has_audio=True, prompts=prompts)
 
 
 def _generator(shared: Shared):
@@ -155,14 +156,15 @@ def _generator(shared: Shared):
         try:
             seed = resolve_seed(seed)
             config = _config(
-                pipe, method, sample_steps, guidance, steps=int(steps), size=int(size), lr=lr, cutn=int(cutn), seed=seed
-            )
+                pipe, method, sample_steps, guidance, prompts or None, steps=int(steps), size=int(size), lr=lr,
+                cutn=int(cutn), seed=seed
+            )  # fmt: skip
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
             for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
                 image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                status = f"seed {seed} — {config.method}, {label}, similarity {step.similarity[0]:+.4f}"
+                status = f"seed {seed} — {label}, {config.method}, similarity {step.similarity[0]:+.4f}"
                 if step.final or step.step % max(1, step.total // 10) == 0:
                     strip.append((image, "final" if step.final else f"step {step.step}"))
                     yield image, strip, pd.DataFrame(curve), status
@@ -248,7 +250,7 @@ def _volume_studier(shared: Shared):
             for step in pipe.generate(embedded, config=config):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                yield list(zip(step.images, labels)), f"seed {seed} — {config.method}, {label}", table
+                yield list(zip(step.images, labels)), f"seed {seed} — {label}, {config.method}", table
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 

@@ -46,13 +46,8 @@ class GenerationMixin(PipelineState):
         or None when text prompts alone guide the image. prompts ('a red circle:1 | blue:-0.5', or Prompt
         objects) add weighted text targets to every image: positive to match, negative to avoid.
         """
-        config = config or self.generation_config()
+        config = self.check_inputs(config, audio is not None, prompts, audio_weight)
         texts = parse_prompts(prompts)
-        downsample = self.vqgan.downsample if self.vqgan is not None else None
-        weights = [p.weight for p in texts] + [audio_weight]
-        config = check_generation(config, downsample, self.decoder is not None, weights)
-        if audio is None and not texts:
-            raise InputError("nothing to generate from: give a sound, text prompts, or both")
         targets, weights = self._targets(audio, volumes_db, texts, audio_weight)
         init = load_images([init_image])[0] if init_image is not None else None
         if config.method == "decoder":
@@ -62,6 +57,22 @@ class GenerationMixin(PipelineState):
                 weights = torch.cat([weights, torch.ones(1)])
             return sample_images(self.vqgan, self.decoder, self.image_tower, targets, config, should_stop, weights)
         return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop, weights)
+
+    def check_inputs(
+        self,
+        config: GenerationConfig | None = None,
+        has_audio: bool = True,
+        prompts: str | Prompt | Sequence[str | Prompt] | None = None,
+        audio_weight: float = 1.0,
+    ) -> GenerationConfig:
+        """Check a generation request before any model work (the app and the CLI call it first); returns the
+        config with its seed resolved, or raises InputError / WeightsError naming the setting and its range."""
+        texts = parse_prompts(prompts)
+        if not has_audio and not texts:
+            raise InputError("nothing to generate from: give a sound, text prompts, or both")
+        downsample = self.vqgan.downsample if self.vqgan is not None else None
+        weights = [p.weight for p in texts] + [audio_weight]
+        return check_generation(config or self.generation_config(), downsample, self.decoder is not None, weights)
 
     def _targets(
         self, audio, volumes_db, texts: list[Prompt], audio_weight: float
