@@ -216,7 +216,7 @@ def preset_components(
     if a.embed_dim != i.embed_dim:
         raise WeightsError(f"audio tower gives {a.embed_dim}-d embeddings but the image tower {i.embed_dim}-d")
     provenance = {"audio_tower": pa, "image_tower": pi}
-    if not need_vqgan and not vqgan_spec:
+    if not vqgan_spec and (not need_vqgan or preset.spec("unclip")):  # unCLIP generates without a VQGAN
         return a, i, None, provenance
     v, provenance["vqgan"] = load_vqgan(vqgan_spec, preset.spec("vqgan_config", vqgan_config))
     return a, i, v, provenance

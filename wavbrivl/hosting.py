@@ -22,6 +22,11 @@ STEP_GFLOP_256PX_8CUTS = 929.5
 # measured on this project's machines yet; see BENCHMARKS.md.
 ASSUMED_GPU_GFLOPS = 5000.0
 CALL_OVERHEAD_SECONDS = 20  # moving the model set onto the GPU slice and embedding the sound
+# Stable unCLIP (SD 2.1 unclip-small) at 768 px, counted on its configs by bench/bench_unclip_flops.py: one denoising
+# step with guidance (a batch of 2) and one VAE decode (the streamed previews and the final picture).
+UNCLIP_STEP_GFLOP_768 = 4298.2
+UNCLIP_DECODE_GFLOP_768 = 5754.3
+UNCLIP_PREVIEWS = 4  # the unclip method decodes this many previews on the way, besides the final picture
 SHORT_CALL_SECONDS = 30  # ranking or classifying one sound
 
 
@@ -38,6 +43,13 @@ def step_gflop(size: int, cutn: int) -> float:
 def generation_seconds(steps: int, size: int, cutn: int, images: int = 1) -> int:
     """GPU seconds a generation is declared to need (a pessimistic estimate, see ASSUMED_GPU_GFLOPS)."""
     work = max(1, int(steps)) * step_gflop(int(size), int(cutn)) * max(1, int(images))
+    return CALL_OVERHEAD_SECONDS + math.ceil(work / ASSUMED_GPU_GFLOPS)
+
+
+def unclip_seconds(steps: int, size: int, images: int = 1) -> int:
+    """GPU seconds a Stable unCLIP generation is declared to need (counted work at ASSUMED_GPU_GFLOPS)."""
+    scale = (max(int(size), 64) / 768) ** 2 * max(1, int(images))
+    work = (max(1, int(steps)) * UNCLIP_STEP_GFLOP_768 + (UNCLIP_PREVIEWS + 1) * UNCLIP_DECODE_GFLOP_768) * scale
     return CALL_OVERHEAD_SECONDS + math.ceil(work / ASSUMED_GPU_GFLOPS)
 
 

@@ -27,6 +27,7 @@ ENV_VARS = {
     "vqgan_config": "WAVBRIVL_VQGAN_CONFIG",
     "text": "WAVBRIVL_TEXT",
     "tokenizer": "WAVBRIVL_TOKENIZER",
+    "unclip": "WAVBRIVL_UNCLIP",
 }
 TEXT_FROM_IMAGE = "image"  # a preset's "text": the image tower's checkpoint or model also holds the text tower
 _EXTRA_DIRS: list[Path] = []
@@ -47,6 +48,7 @@ class Preset:
     text: str | None = None  # a spec, TEXT_FROM_IMAGE, or None (no text tower)
     text_kind: str | None = None
     tokenizer: str | None = None
+    unclip: str | None = None  # a Stable unCLIP pipeline (folder or Hub id) conditioned on this image tower's space
     pretrained: str | None = None  # a folder written by save_pretrained (relative to the preset file) or Hub id
     random: str | None = None  # a model size in model_configs/: random weights, for tests and plumbing only
     generation: dict[str, Any] = field(default_factory=dict)  # generation defaults of this set

@@ -28,9 +28,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "vqgan_config": (ENV_VARS["vqgan_config"], "--vqgan-config"),
     "text": (ENV_VARS["text"], "--text-weights"),
     "tokenizer": (ENV_VARS["tokenizer"], "--tokenizer"),
+    "unclip": (ENV_VARS["unclip"], "--unclip-weights"),
     "device": ("WAVBRIVL_DEVICE", "--device"),
 }
-PATH_KEYS = ("pretrained", "audio", "image", "vqgan", "vqgan_config", "text", "tokenizer")
+PATH_KEYS = ("pretrained", "audio", "image", "vqgan", "vqgan_config", "text", "tokenizer", "unclip")
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ModelChoice:
     vqgan_config: str | None = None
     text: str | None = None
     tokenizer: str | None = None
+    unclip: str | None = None
     device: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -124,6 +126,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vqgan-config", default=None, help="taming model .yaml for --vqgan-weights")
     group.add_argument("--text-weights", default=None, help="text tower folder or official BriVL .pth")
     group.add_argument("--tokenizer", default=None, help="BriVL text tokenizer folder or Hub id")
+    group.add_argument("--unclip-weights", default=None, help="Stable unCLIP pipeline folder or Hub id (method unclip)")
     group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU if present)")
 
 
@@ -140,6 +143,7 @@ def load_pipeline(choice: ModelChoice, need_vqgan: bool = True):
     if choice.tokenizer:  # the text-tower loaders read the tokenizer from its variable
         os.environ[ENV_VARS["tokenizer"]] = choice.tokenizer
     kwargs = {"audio": choice.audio, "image": choice.image, "vqgan": choice.vqgan, "text": choice.text}
+    kwargs["unclip"] = choice.unclip
     if choice.pretrained:
         return WavBriVLPipeline.from_pretrained(
             choice.pretrained, device=choice.device, need_vqgan=need_vqgan, **kwargs

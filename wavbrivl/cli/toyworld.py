@@ -33,7 +33,8 @@ def cmd_toyworld_add_decoder(args: argparse.Namespace) -> int:
     """Train and add a decoder generator to a built toy-world set."""
     from wavbrivl.toyworld.build import add_decoder
 
-    result = add_decoder(args.dir, args.steps, args.examples, log=lambda msg: print(msg, file=sys.stderr))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    result = add_decoder(args.dir, args.steps, args.examples, args.tail_share, log=log)
     print(json.dumps(result["decoder_training"], indent=2))
     return 0
 
@@ -77,6 +78,7 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--examples", type=int, default=6000, help="world pictures to train on")
+    p.add_argument("--tail-share", type=float, default=0.0, help="share from the quietest / loudest 6 dB")
     p.set_defaults(func=cmd_toyworld_add_decoder)
     p = toy.add_parser("train-judge", help="train the CNN judge of generated pictures (never a guide)")
     p.add_argument("--out", default=None, help="default: the shipped judge's path")

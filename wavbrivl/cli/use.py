@@ -94,6 +94,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         method=args.method,
         sample_steps=args.sample_steps,
         guidance_scale=args.guidance,
+        noise_level=args.noise_level,
     )
     config = pipe.check_inputs(config, args.audio is not None, args.prompt, args.audio_weight)  # before model work
     embedded = None
@@ -108,7 +109,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         audio_weight=args.audio_weight,
     )
     names = [f"vol{v:+g}dB" for v in volumes] if embedded is not None else ["text"]
-    total = config.sample_steps if config.method == "decoder" else config.steps
+    total = config.steps if config.method == "vqgan" else config.sample_steps
     with tqdm(total=total, desc=f"generating ({config.method})", unit="step") as bar:
         for step in steps:
             if step.final or (args.every and step.step % args.every == 0):
@@ -116,7 +117,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 for name, image in zip(names, step.images):
                     image.save(out / f"{name}_{suffix}.png")
             if not step.final:
-                bar.update(1)
+                bar.update(step.step + 1 - bar.n)  # a method may report every few steps
                 bar.set_postfix(similarity=f"{np.mean(step.similarity):+.3f}")
     summary = {
         name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
@@ -204,11 +205,12 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
         "--method",
         choices=METHODS,
         default=None,
-        help="decoder: one sampling pass of the set's decoder; vqgan: the paper's latent optimisation "
-        "(default: the model set's)",
+        help="decoder: one sampling pass of the set's decoder; vqgan: the paper's latent optimisation; unclip: "
+        "Stable unCLIP (default: the model set's)",
     )
-    p.add_argument("--sample-steps", type=int, default=None, help="decoder: sampling steps (default: the set's)")
-    p.add_argument("--guidance", type=float, default=None, help="decoder: guidance scale (default: the set's)")
+    p.add_argument("--sample-steps", type=int, default=None, help="decoder / unclip: sampling steps")
+    p.add_argument("--guidance", type=float, default=None, help="decoder / unclip: guidance scale")
+    p.add_argument("--noise-level", type=int, default=None, help="unclip: noise on the image embedding (0-999)")
     p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_generate)

@@ -22,7 +22,13 @@ from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from wavbrivl.factory import OFFLINE_PRESET
-from wavbrivl.hosting import SHORT_CALL_SECONDS, ZEROGPU_MAX_SECONDS, generation_seconds, on_zero_gpu
+from wavbrivl.hosting import (
+    SHORT_CALL_SECONDS,
+    ZEROGPU_MAX_SECONDS,
+    generation_seconds,
+    on_zero_gpu,
+    unclip_seconds,
+)
 from wavbrivl.volume import apply_gain
 
 DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
@@ -38,7 +44,11 @@ LIMITS = {
     "classes": 500,
 }
 MAX_LR = 10.0
-METHOD_LABELS = {"decoder": "Decoder (one sampling pass)", "vqgan": "VQGAN optimisation (the paper's method)"}
+METHOD_LABELS = {
+    "decoder": "Decoder (one sampling pass)",
+    "vqgan": "VQGAN optimisation (the paper's method)",
+    "unclip": "Stable unCLIP (one diffusion pass)",
+}
 # Generated pictures are sent at their own size and enlarged by the browser without blur.
 APP_CSS = ".pixelated img { image-rendering: pixelated; }"
 GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
@@ -233,17 +243,24 @@ def _within_one_gpu_call(handler, seconds):
 
 
 def _generation_seconds(
-    audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None
-):
+    audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None,
+    noise=None,
+):  # fmt: skip
     """Declared GPU seconds of one Generate request (same arguments as the handler, as `spaces.GPU` wants)."""
     if method == "decoder":
         return SHORT_CALL_SECONDS  # one sampling pass of a small network
+    if method == "unclip":
+        return unclip_seconds(_number_or(sample_steps, 20), _number_or(size, 768))
     return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8))
 
 
-def _study_seconds(audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None):
+def _study_seconds(
+    audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None, noise=None
+):
     """Declared GPU seconds of one Volume-study request: one image per volume."""
+    images = max(1, len(str(volumes_text or "").replace(",", " ").split()))
     if method == "decoder":
         return SHORT_CALL_SECONDS
-    images = max(1, len(str(volumes_text or "").replace(",", " ").split()))
+    if method == "unclip":
+        return unclip_seconds(_number_or(sample_steps, 20), _number_or(size, 768), images)
     return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8), images)

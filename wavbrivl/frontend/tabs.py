@@ -114,27 +114,38 @@ def rank_tab(shared: Shared, gallery_files: list[str]) -> None:
         rank_btn.click(rank, inputs, [ranked, bars], api_name="rank", **shared.model_lane)
 
 
-def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number]:
-    """The method choice (the set's decoder, or the paper's VQGAN optimisation) and the decoder's knobs."""
-    defaults, has_decoder = shared.defaults, shared.pipe.decoder is not None
-    choices = [(label, key) for key, label in METHOD_LABELS.items() if has_decoder or key == "vqgan"]
+def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number, gr.Number]:
+    """The method choice (the ones this set offers, its default first) and the one-pass methods' knobs."""
+    defaults, offered = shared.defaults, shared.pipe.methods()
     with gr.Row():
-        method = gr.Radio(choices, value=defaults.method, label="Method", interactive=has_decoder)
-        sample_steps = gr.Slider(
-            1, LIMITS["sample_steps"], value=defaults.sample_steps, step=1, label="Sampling steps (decoder)"
+        method = gr.Radio(
+            [(METHOD_LABELS[m], m) for m in offered],
+            value=defaults.method,
+            label="Method",
+            interactive=len(offered) > 1,
         )
-        guidance = gr.Number(defaults.guidance_scale, minimum=0, maximum=MAX_GUIDANCE, label="Guidance (decoder)")
-        for number in (sample_steps, guidance):
+        sample_steps = gr.Slider(
+            1, LIMITS["sample_steps"], value=defaults.sample_steps, step=1, label="Sampling steps (one-pass methods)"
+        )
+        guidance = gr.Number(
+            defaults.guidance_scale, minimum=0, maximum=MAX_GUIDANCE, label="Guidance (one-pass methods)"
+        )
+        noise = gr.Number(
+            defaults.noise_level, minimum=0, maximum=999, precision=0, label="Noise level (unCLIP)",
+            visible="unclip" in offered,
+        )  # fmt: skip
+        for number in (sample_steps, guidance, noise):
             _guard(number, _check_number)
-    return method, sample_steps, guidance
+    return method, sample_steps, guidance, noise
 
 
-def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, prompts=None, **values) -> GenerationConfig:
+def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, prompts=None, **values) -> GenerationConfig:
     """The request's GenerationConfig (the set's defaults with the form's values), checked before any model work."""
     config = pipe.generation_config(
         method=method or None,
         sample_steps=int(sample_steps) if sample_steps is not None else None,
         guidance_scale=float(guidance) if guidance is not None else None,
+        noise_level=int(noise) if noise is not None else None,
         **values,
     )
     return pipe.check_inputs(config, has_audio=True, prompts=prompts)
@@ -146,8 +157,9 @@ def _generator(shared: Shared):
     @trimmed
     @gpu(_generation_seconds)
     def generate(
-        audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None
-    ):
+        audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None,
+        noise=None,
+    ):  # fmt: skip
         prompts = str(prompts or "").strip()
         if not prompts:
             _need_audio(audio)
@@ -156,7 +168,7 @@ def _generator(shared: Shared):
         try:
             seed = resolve_seed(seed)
             config = _config(
-                pipe, method, sample_steps, guidance, prompts or None, steps=int(steps), size=int(size), lr=lr,
+                pipe, method, sample_steps, guidance, noise, prompts or None, steps=int(steps), size=int(size), lr=lr,
                 cutn=int(cutn), seed=seed
             )  # fmt: skip
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
@@ -176,7 +188,9 @@ def _generator(shared: Shared):
     return generate
 
 
-def generate_tab(shared: Shared) -> tuple[gr.Number, gr.Slider, gr.Slider, tuple[gr.Radio, gr.Slider, gr.Number]]:
+def generate_tab(
+    shared: Shared,
+) -> tuple[gr.Number, gr.Slider, gr.Slider, tuple[gr.Radio, gr.Slider, gr.Number, gr.Number]]:
     """The Generate tab; its seed, size, cutouts and method fields, which the Volume study uses too."""
     generate, defaults = _generator(shared), shared.defaults
     with gr.Tab("Generate"):
@@ -228,7 +242,9 @@ def _volume_studier(shared: Shared):
 
     @trimmed
     @gpu(_study_seconds)
-    def volume_study(audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None):
+    def volume_study(
+        audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None, noise=None
+    ):
         _need_audio(audio)
         texts = str(volumes_text or "").replace(",", " ").split()
         if not 1 <= len(texts) <= LIMITS["volumes"]:
@@ -237,7 +253,7 @@ def _volume_studier(shared: Shared):
             volumes = [parse_volume(v) for v in texts]
             seed = resolve_seed(seed)
             config = _config(
-                pipe, method, sample_steps, guidance, steps=int(steps), size=int(size), cutn=int(cutn), seed=seed
+                pipe, method, sample_steps, guidance, noise, steps=int(steps), size=int(size), cutn=int(cutn), seed=seed
             )
         except WavBriVLError as err:
             raise _error(err) from None
@@ -262,7 +278,7 @@ def volume_study_tab(
     seed: gr.Number,
     size: gr.Slider,
     cutn: gr.Slider,
-    method_inputs: tuple[gr.Radio, gr.Slider, gr.Number],
+    method_inputs: tuple[gr.Radio, gr.Slider, gr.Number, gr.Number],
 ) -> None:
     volume_study = _volume_studier(shared)
     with gr.Tab("Volume study"):

@@ -55,9 +55,10 @@ class GenerationConfig:
     starts: int = 1  # blob start: this many candidate blobs of evenly spaced hues per image...
     start_steps: int = 10  # ...optimised for this many steps, after which each image keeps its best candidate
     fill: tuple[float, float, float] = (0.0, 0.0, 0.0)  # padding colour of geometric augmentation
-    method: str = "vqgan"  # "vqgan": the paper's latent optimisation; "decoder": one sampling pass of the set's decoder
-    sample_steps: int = 10  # decoder: flow sampling steps
-    guidance_scale: float = 4.0  # decoder: classifier-free guidance (1: none)
+    method: str = "vqgan"  # "vqgan": the paper's optimisation; "decoder" / "unclip": one sampling pass
+    sample_steps: int = 10  # decoder / unclip: sampling steps
+    guidance_scale: float = 4.0  # decoder / unclip: classifier-free guidance (1: none)
+    noise_level: int = 0  # unclip: noise added to the image embedding (0: none; more: looser pictures)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):  # from a model set's model_index.json

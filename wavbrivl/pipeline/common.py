@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -20,6 +20,7 @@ FORMAT = "wavbrivl-pipeline"
 COMPONENT_DIRS = ("audio_tower", "image_tower", "vqgan")
 TEXT_DIR = "text_tower"  # optional: model sets without a text tower have no text features
 DECODER_DIR = "decoder"  # optional: model sets without a decoder generate by optimisation only
+UNCLIP_DIR = "unclip"  # optional: a diffusers StableUnCLIPImg2ImgPipeline folder (the unclip method)
 
 
 def default_device() -> torch.device:
@@ -52,6 +53,7 @@ class PipelineState:
     vqgan: VQGAN | None
     text_tower: TextTower | None
     decoder: EmbeddingDecoder | None
+    unclip: Any  # a diffusers StableUnCLIPImg2ImgPipeline, or None
     provenance: dict[str, Provenance]
     preset: str
     max_audio_seconds: float

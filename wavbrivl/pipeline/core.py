@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.errors import WeightsError
 from wavbrivl.factory import Provenance
 from wavbrivl.models import VQGAN, EmbeddingDecoder, ImageTower, TextTower, WavBriVLAudioTower
-from wavbrivl.pipeline.common import COMPONENT_DIRS, DECODER_DIR, TEXT_DIR, default_device
+from wavbrivl.pipeline.common import COMPONENT_DIRS, DECODER_DIR, TEXT_DIR, UNCLIP_DIR, default_device
 from wavbrivl.pipeline.embedding import EmbeddingMixin
 from wavbrivl.pipeline.generation import GenerationMixin
 from wavbrivl.pipeline.loading import LoadingMixin
@@ -18,7 +20,7 @@ from wavbrivl.ranking import EmbeddingCache
 
 
 class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin):
-    """Audio tower + frozen image tower + VQGAN (+ text tower, decoder), with the operations the CLI and app share."""
+    """Audio tower, frozen image tower, generators (VQGAN, decoder, unCLIP), text tower: what the CLI and app use."""
 
     def __init__(
         self,
@@ -32,6 +34,7 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
         clip_policy: str = "allow",
         text_tower: TextTower | None = None,
         decoder: EmbeddingDecoder | None = None,
+        unclip: Any = None,
     ) -> None:
         if audio_tower.embed_dim != image_tower.embed_dim:
             raise WeightsError(
@@ -52,6 +55,7 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
                 f"embeds to {image_tower.embed_dim}-d"
             )
         self.decoder = decoder.to(self.device).eval().requires_grad_(False) if decoder is not None else None
+        self.unclip = unclip.to(self.device) if unclip is not None else None  # a diffusers StableUnCLIP pipeline
         self.provenance = provenance or {k: Provenance("in memory", True) for k in self.components()}
         self.preset = preset
         self.max_audio_seconds = max_audio_seconds
@@ -81,12 +85,16 @@ class WavBriVLPipeline(LoadingMixin, EmbeddingMixin, TextMixin, GenerationMixin)
 
     def info(self) -> dict:
         """Preset, device, and per component: class, parameter count, source, trained or not."""
+        counted = {name: (type(m).__name__, list(m.parameters())) for name, m in self.components().items()}
+        if self.unclip is not None:  # a diffusers pipeline: its modules together
+            modules = [m for m in self.unclip.components.values() if isinstance(m, torch.nn.Module)]
+            counted[UNCLIP_DIR] = (type(self.unclip).__name__, [p for m in modules for p in m.parameters()])
         parts = {}
-        for name, module in self.components().items():
+        for name, (class_name, params) in counted.items():
             prov = self.provenance.get(name, Provenance("unknown", False))
             parts[name] = {
-                "class": type(module).__name__,
-                "parameters": sum(p.numel() for p in module.parameters()),
+                "class": class_name,
+                "parameters": sum(p.numel() for p in params),
                 "source": prov.source,
                 "trained": prov.trained,
                 "note": prov.note,

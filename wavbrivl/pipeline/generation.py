@@ -14,6 +14,7 @@ from wavbrivl.generation import GenerationConfig, GenerationStep, generate_image
 from wavbrivl.generation.checks import check_generation
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.generation.sample import sample_images
+from wavbrivl.generation.unclip import unclip_images
 from wavbrivl.pipeline.common import AudioEmbeddings, PipelineState
 
 
@@ -24,8 +25,9 @@ class GenerationMixin(PipelineState):
         """GenerationConfig from this model set's defaults, with any non-None overrides applied."""
         fields = {f.name for f in dataclasses.fields(GenerationConfig)}
         values = {k: v for k, v in self.generation_defaults.items() if k in fields}
-        if values.get("method") == "decoder" and self.decoder is None:  # e.g. the set's VQGAN was replaced
-            values["method"] = "vqgan"
+        offered = self.methods()
+        if offered and values.get("method", "vqgan") not in offered:  # e.g. the set's VQGAN was replaced
+            values["method"] = offered[0]
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("cut_batch", 1 if self.device.type == "cpu" else 8)  # CPU: least memory, same speed
         return GenerationConfig(**values)
@@ -50,12 +52,14 @@ class GenerationMixin(PipelineState):
         texts = parse_prompts(prompts)
         targets, weights = self._targets(audio, volumes_db, texts, audio_weight)
         init = load_images([init_image])[0] if init_image is not None else None
+        if config.method != "vqgan" and init is not None:  # one-pass methods take its embedding as one more target
+            picture = self._image_embeddings([init]).to(self.device)
+            targets = torch.cat([targets, picture[None].expand(len(targets), -1, -1)], dim=1)
+            weights = torch.cat([weights, torch.ones(1)])
         if config.method == "decoder":
-            if init is not None:  # the decoder takes the init picture's embedding as one more target
-                picture = self._image_embeddings([init]).to(self.device)
-                targets = torch.cat([targets, picture[None].expand(len(targets), -1, -1)], dim=1)
-                weights = torch.cat([weights, torch.ones(1)])
             return sample_images(self.vqgan, self.decoder, self.image_tower, targets, config, should_stop, weights)
+        if config.method == "unclip":
+            return unclip_images(self.unclip, self.image_tower, targets, config, should_stop, weights)
         return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop, weights)
 
     def check_inputs(
@@ -71,8 +75,16 @@ class GenerationMixin(PipelineState):
         if not has_audio and not texts:
             raise InputError("nothing to generate from: give a sound, text prompts, or both")
         downsample = self.vqgan.downsample if self.vqgan is not None else None
+        levels = self.unclip.image_noising_scheduler.config.num_train_timesteps if self.unclip is not None else None
         weights = [p.weight for p in texts] + [audio_weight]
-        return check_generation(config or self.generation_config(), downsample, self.decoder is not None, weights)
+        config = config or self.generation_config()
+        return check_generation(config, self.methods(), weights, downsample, levels)
+
+    def methods(self) -> list[str]:
+        """The generation methods this set offers, its default first."""
+        offered = [m for m, part in (("decoder", self.decoder), ("vqgan", self.vqgan), ("unclip", self.unclip)) if part]
+        default = self.generation_defaults.get("method")
+        return sorted(offered, key=lambda m: m != default)
 
     def _targets(
         self, audio, volumes_db, texts: list[Prompt], audio_weight: float

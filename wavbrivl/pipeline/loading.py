@@ -24,8 +24,17 @@ from wavbrivl.factory import (
     preset_components,
     random_decoder,
 )
+from wavbrivl.generation.unclip import load_unclip
 from wavbrivl.hub import resolve
-from wavbrivl.pipeline.common import COMPONENT_DIRS, DECODER_DIR, FORMAT, INDEX_NAME, TEXT_DIR, PipelineState
+from wavbrivl.pipeline.common import (
+    COMPONENT_DIRS,
+    DECODER_DIR,
+    FORMAT,
+    INDEX_NAME,
+    TEXT_DIR,
+    UNCLIP_DIR,
+    PipelineState,
+)
 from wavbrivl.presets import ENV_VARS, load_preset
 from wavbrivl.training.record import RECORD_KEY as TRAINING_KEY
 
@@ -47,6 +56,7 @@ class LoadingMixin(PipelineState):
         device: str | torch.device | None = None,
         text: str | None = None,
         need_vqgan: bool = True,
+        unclip: str | None = None,
     ) -> "WavBriVLPipeline":
         """Build a named preset (a JSON file: 'brivl', 'clip', the offline default, or one you add).
 
@@ -61,7 +71,9 @@ class LoadingMixin(PipelineState):
                     f"the offline default model set is missing at {folder}; "
                     "build it with `wavbrivl toyworld build --out wavbrivl/assets/toyworld`"
                 )
-            pipe = cls.from_pretrained(folder, audio, image, vqgan, device=device, text=text, need_vqgan=need_vqgan)
+            pipe = cls.from_pretrained(
+                folder, audio, image, vqgan, device=device, text=text, need_vqgan=need_vqgan, unclip=unclip
+            )
             pipe.preset = name
             pipe.generation_defaults = {**preset.generation, **pipe.generation_defaults}  # the set's own win
             return pipe
@@ -81,7 +93,12 @@ class LoadingMixin(PipelineState):
         if preset.random and v is not None:
             decoder = random_decoder(v, i.embed_dim, size=preset.random)
             provenance[DECODER_DIR] = Provenance(provenance["vqgan"].source, False, provenance["vqgan"].note)
-        pipe = cls(a, i, v, provenance, preset=name, device=device, text_tower=t, decoder=decoder)
+        pipeline = None
+        unclip_spec = preset.spec("unclip", unclip)
+        if unclip_spec:
+            pipeline = load_unclip(unclip_spec)
+            provenance[UNCLIP_DIR] = Provenance(str(unclip_spec), True, "Stable unCLIP (diffusers)")
+        pipe = cls(a, i, v, provenance, preset=name, device=device, text_tower=t, decoder=decoder, unclip=pipeline)
         pipe.generation_defaults = dict(preset.generation)
         pipe.text_unavailable = why
         return pipe
@@ -96,6 +113,7 @@ class LoadingMixin(PipelineState):
         device: str | torch.device | None = None,
         text: str | None = None,
         need_vqgan: bool = True,
+        unclip: str | None = None,
     ) -> "WavBriVLPipeline":
         """Load a folder (or Hub repo) written by save_pretrained; audio/image/vqgan/text replace components.
 
@@ -132,6 +150,15 @@ class LoadingMixin(PipelineState):
         if parts["vqgan"] is not None and vqgan is None and (root / DECODER_DIR).is_dir():
             decoder = load_component(root / DECODER_DIR)  # trained on this set's own VQGAN, so only beside it
             saved.setdefault(DECODER_DIR, Provenance(str(root / DECODER_DIR), True))
+        pipeline = None
+        unclip_spec = (
+            unclip
+            or os.environ.get(ENV_VARS["unclip"])
+            or ((root / UNCLIP_DIR) if (root / UNCLIP_DIR).is_dir() else None)
+        )
+        if unclip_spec:
+            pipeline = load_unclip(unclip_spec)
+            saved.setdefault(UNCLIP_DIR, Provenance(str(unclip_spec), True, "Stable unCLIP (diffusers)"))
         pipe = cls(
             parts["audio_tower"],  # type: ignore[arg-type]
             parts["image_tower"],  # type: ignore[arg-type]
@@ -141,6 +168,7 @@ class LoadingMixin(PipelineState):
             device=device,
             text_tower=text_tower,  # type: ignore[arg-type]
             decoder=decoder,  # type: ignore[arg-type]
+            unclip=pipeline,
         )
         pipe.generation_defaults = dict(index.get("generation", {}))
         pipe.class_names = [str(c) for c in index.get("class_names", [])]
@@ -160,6 +188,8 @@ class LoadingMixin(PipelineState):
         folder = Path(folder)
         for name, module in self.components().items():
             save_component(module, folder / name)
+        if self.unclip is not None:
+            self.unclip.save_pretrained(folder / UNCLIP_DIR)
         index = {
             "format": FORMAT,
             "version": 1,

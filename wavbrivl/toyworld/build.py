@@ -76,6 +76,7 @@ class ToyBuildConfig:
     text_steps: int = 300
     decoder_steps: int = 3000
     decoder_examples: int = 6000
+    decoder_tail_share: float = 0.0  # share of decoder pictures from the quietest / loudest 6 dB of the world
     evaluate: bool = True
     keep_work: bool = False
 
@@ -291,17 +292,21 @@ def _train_decoder(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple
     train = DecoderTrainConfig(
         steps=config.decoder_steps, seed=config.seed, log_every=max(config.decoder_steps // 10, 1)
     )
-    return train_toy_decoder(pipe, ToyWorld(config.seed), config.decoder_examples, train, log=log)
+    world = ToyWorld(config.seed)
+    return train_toy_decoder(pipe, world, config.decoder_examples, train, config.decoder_tail_share, log=log)
 
 
-def add_decoder(folder: str | Path, steps: int = 3000, examples: int = 6000, log=print) -> dict:
+def add_decoder(
+    folder: str | Path, steps: int = 3000, examples: int = 6000, tail_share: float = 0.0, log=print
+) -> dict:
     """Train a decoder generator for a built set (its VQGAN, image and audio towers frozen) and add it."""
     from wavbrivl.checkpoints import save_component
     from wavbrivl.pipeline import DECODER_DIR, WavBriVLPipeline
 
     folder = Path(folder)
     result = json.loads((folder / "build.json").read_text())
-    config = ToyBuildConfig(**{**result["config"], "decoder_steps": steps, "decoder_examples": examples})
+    overrides = {"decoder_steps": steps, "decoder_examples": examples, "decoder_tail_share": tail_share}
+    config = ToyBuildConfig(**{**result["config"], **overrides})
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
     t = time.perf_counter()
     decoder, rows = _train_decoder(pipe, config, log)

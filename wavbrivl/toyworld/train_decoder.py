@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.models import EmbeddingDecoder
 from wavbrivl.models.image_tower import pil_to_tensor
-from wavbrivl.toyworld.world import ToyWorld
+from wavbrivl.toyworld.world import LEVEL_RANGE_DB, ToyWorld
 from wavbrivl.training.decoder import DecoderTrainConfig, code_indices, decoder_for, train_decoder
 
 DECODER_EXAMPLES_START = 2_000_000  # world indices of the decoder's pictures (apart from the towers' and held-out)
+TAIL_DB = 6.0
+
+
+def decoder_level(index: int, tail_share: float) -> float | None:
+    """The loudness of the index-th decoder example: the world's own draw, or with probability tail_share one
+    from the quietest or loudest TAIL_DB of its range (the smallest and largest shapes, where a volume study
+    goes and the world's uniform draw rarely does)."""
+    rng = np.random.default_rng([index, 29])
+    if rng.random() >= tail_share:
+        return None
+    lo, hi = LEVEL_RANGE_DB
+    return float(rng.uniform(lo, lo + TAIL_DB) if rng.random() < 0.5 else rng.uniform(hi - TAIL_DB, hi))
 
 
 @torch.no_grad()
-def decoder_data(pipe, world: ToyWorld, count: int, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+def decoder_data(
+    pipe, world: ToyWorld, count: int, tail_share: float = 0.0, batch: int = 256
+) -> tuple[torch.Tensor, torch.Tensor]:
     """VQGAN codes (N, h, w) of `count` world pictures and their conditions (N, 2, D): picture, paired sound."""
     tokens, conditions = [], []
     for start in range(0, count, batch):
-        examples = world.examples(DECODER_EXAMPLES_START + start, min(batch, count - start))
+        indices = range(DECODER_EXAMPLES_START + start, DECODER_EXAMPLES_START + min(start + batch, count))
+        examples = [world.example(i, level_db=decoder_level(i, tail_share)) for i in indices]
         pixels = torch.stack(pil_to_tensor([e.image for e in examples]))
         tokens.append(code_indices(pipe.vqgan, pixels))
         pictures = pipe.image_tower.encode_pixels(pixels.to(pipe.device)).cpu()
@@ -28,11 +44,11 @@ def decoder_data(pipe, world: ToyWorld, count: int, batch: int = 256) -> tuple[t
 
 
 def train_toy_decoder(
-    pipe, world: ToyWorld, examples: int, config: DecoderTrainConfig, log=print
+    pipe, world: ToyWorld, examples: int, config: DecoderTrainConfig, tail_share: float = 0.0, log=print
 ) -> tuple[EmbeddingDecoder, list[dict]]:
     """Build the data from the set's own VQGAN, image and audio towers, then train the decoder on one thread."""
     log(f"decoder data: {examples} world pictures through the VQGAN encoder and both towers")
-    tokens, conditions = decoder_data(pipe, world, examples)
+    tokens, conditions = decoder_data(pipe, world, examples, tail_share)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # this small UNet runs several times faster per step on one thread than on two here
     try:
