@@ -8,23 +8,14 @@ import torch
 from PIL import Image
 
 from wavbrivl.toyworld import negatives as hard
-from wavbrivl.toyworld.judge import class_colour_index, judge, palette
+from wavbrivl.toyworld.evaluate import grade
+from wavbrivl.toyworld.judge import judge, palette
 from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyWorld
-
-
-def _passes(picture, label: int) -> tuple[bool, bool, bool, float]:
-    verdict, shape = judge(picture), CLASSES[label].shape
-    return (
-        verdict.colour == class_colour_index(label),
-        verdict.one_object,
-        verdict.shape == shape,
-        verdict.overlap(shape),
-    )
 
 
 def test_clean_world_pictures_score_near_perfect():
     world = ToyWorld(31)  # any size, any position, pixel noise
-    rows = np.array([_passes(e.image, e.label) for e in world.examples(0, 160)], dtype=float)
+    rows = np.array([grade(e.image, e.label) for e in world.examples(0, 160)], dtype=float)
     assert rows[:, 0].mean() == 1.0 and rows[:, 1].mean() == 1.0
     assert rows[:, 2].mean() >= 0.98
     assert rows[:, 3].mean() >= 0.9
@@ -43,7 +34,7 @@ def test_look_alikes_in_the_right_colour_fail(kind):
             picture = hard._tiles(rng, world.example(i, label=label, level_db=-6).image)
         else:
             picture = hard._pieces(rng, label, 64)
-        rows.append(_passes(picture, label))
+        rows.append(grade(picture, label))
     rows = np.array(rows, dtype=float)
     assert rows[:, 0].mean() == 1.0  # the colour is right...
     assert rows[:, :3].all(1).mean() <= 0.2  # ...but colour, one object and shape together mostly fail

@@ -49,6 +49,37 @@ def latents_to_pixels(vqgan: VQGAN, decoder: EmbeddingDecoder, x: torch.Tensor) 
     return (vqgan.decode(z) + 1).div(2).clamp(0, 1)
 
 
+def weighted_targets(targets: torch.Tensor, weights: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit targets (B, P, D) from (B, D) or (B, P, D), and their weights (P,) on the CPU (1 each by default)."""
+    targets = F.normalize(targets.detach().float(), dim=-1)
+    if targets.dim() == 2:
+        targets = targets[:, None]
+    prompts = targets.shape[1]
+    weights = torch.ones(prompts) if weights is None else weights.float().cpu()
+    if weights.shape != (prompts,):
+        raise ValueError(f"weights must have shape ({prompts},), got {tuple(weights.shape)}")
+    return targets, weights
+
+
+@torch.no_grad()
+def step_report(
+    tower: ImageTower,
+    targets: torch.Tensor,
+    weights: torch.Tensor,
+    step: int,
+    total: int,
+    pixels: torch.Tensor,
+    final: bool = False,
+) -> GenerationStep:
+    """A one-pass method's step: its pictures, with the image tower's cosine to each picture's first target and the
+    weighted spherical loss over all of them."""
+    pixels = pixels.float().clamp(0, 1)
+    embeds = tower.encode_pixels(pixels.to(targets.device))
+    similarity = (F.normalize(embeds, dim=-1) * targets[:, 0]).sum(-1)
+    loss = (spherical_distance_sq(embeds[:, None], targets) * weights.to(targets.device)).sum(-1)
+    return GenerationStep(step, total, pixels.cpu(), similarity.tolist(), loss.tolist(), final)
+
+
 @torch.no_grad()
 def sample_images(
     vqgan: VQGAN,
@@ -66,24 +97,15 @@ def sample_images(
     prompt, measured by the image tower on the decoded picture.
     """
     device = targets.device
-    targets = F.normalize(targets.detach().float(), dim=-1)
-    if targets.dim() == 2:
-        targets = targets[:, None]
-    batch, prompts = targets.shape[:2]
-    weights = torch.ones(prompts) if weights is None else weights.float().cpu()
-    if weights.shape != (prompts,):
-        raise ValueError(f"weights must have shape ({prompts},), got {tuple(weights.shape)}")
+    targets, weights = weighted_targets(targets, weights)
     generator = torch.Generator().manual_seed(int(config.seed))
-    x = torch.randn((batch, *decoder.latent_shape), generator=generator).to(device)
+    x = torch.randn((len(targets), *decoder.latent_shape), generator=generator).to(device)
     scheduler = FlowMatchEulerDiscreteScheduler()
     scheduler.set_timesteps(config.sample_steps, device=device)
     mixed = guidance_weights(weights)
 
     def report(step: int, pixels: torch.Tensor, final: bool = False) -> GenerationStep:
-        embeds = tower.encode_pixels(pixels)
-        similarity = (F.normalize(embeds, dim=-1) * targets[:, 0]).sum(-1)
-        loss = (spherical_distance_sq(embeds[:, None], targets) * weights.to(device)).sum(-1)
-        return GenerationStep(step, config.sample_steps, pixels.cpu(), similarity.tolist(), loss.tolist(), final)
+        return step_report(tower, targets, weights, step, config.sample_steps, pixels, final)
 
     step = -1
     for step, t in enumerate(scheduler.timesteps):

@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from wavbrivl.errors import WeightsError
-from wavbrivl.generation.loss import spherical_distance_sq
 from wavbrivl.generation.optimize import GenerationConfig, GenerationStep
-from wavbrivl.generation.sample import guidance_weights
+from wavbrivl.generation.sample import guidance_weights, step_report, weighted_targets
 from wavbrivl.hosting import UNCLIP_PREVIEWS
 from wavbrivl.models import ImageTower
 
@@ -63,16 +62,13 @@ def unclip_images(
     should_stop: Callable[[], bool] | None = None,
     weights: torch.Tensor | None = None,
 ) -> Iterator[GenerationStep]:
-    """Yield each denoising step's picture (its latents through the VAE), then the final picture.
+    """Yield a few denoising steps' pictures (their latents through the VAE), then the final picture.
 
     targets is (B, D) or (B, P, D) in the image tower's (CLIP's) space; the similarity reported is the image
     tower's cosine between each picture and its first target.
     """
-    targets = F.normalize(targets.detach().float(), dim=-1)
-    if targets.dim() == 2:
-        targets = targets[:, None]
-    batch, prompts = targets.shape[:2]
-    weights = torch.ones(prompts) if weights is None else weights.float().cpu()
+    targets, weights = weighted_targets(targets, weights)
+    batch = len(targets)
     device = unclip.device
     embeds = unclip_embeddings(unclip, targets.to(device), weights).to(unclip.unet.dtype)
     steps: queue.Queue = queue.Queue()
@@ -108,12 +104,7 @@ def unclip_images(
             steps.put(("error", 0, err))
 
     def report(step: int, pixels: torch.Tensor, final: bool = False) -> GenerationStep:
-        pixels = pixels.float().clamp(0, 1).cpu()
-        with torch.no_grad():
-            embeds_ = tower.encode_pixels(pixels.to(targets.device))
-        similarity = (F.normalize(embeds_, dim=-1) * targets[:, 0]).sum(-1)
-        loss = (spherical_distance_sq(embeds_[:, None], targets) * weights.to(targets.device)).sum(-1)
-        return GenerationStep(step, config.sample_steps, pixels, similarity.tolist(), loss.tolist(), final)
+        return step_report(tower, targets, weights, step, config.sample_steps, pixels, final)
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()

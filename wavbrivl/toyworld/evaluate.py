@@ -109,14 +109,14 @@ def judge_generations(
     cnn_right = []
     for seed in seeds:
         final = pipe.generate_final(clips, 0.0, replace(config, seed=seed))
-        rows += [_grade(picture, label) for label, picture in enumerate(final.pixels)]
+        rows += [grade(picture, label) for label, picture in enumerate(final.pixels)]
         cnn_right += (classify(final.pixels) == torch.arange(len(clips))).tolist()
     for s, seed in enumerate(study_seeds):
         for label, clip in enumerate(clips):
             study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), replace(config, seed=seed))
             areas = [judge(p).object_area for p in study.pixels]
             rho[s, label] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
-            study_right[s, label] = [all(_grade(p, label)[:3]) for p in study.pixels]
+            study_right[s, label] = [all(grade(p, label)[:3]) for p in study.pixels]
             study_cnn[s, label] = (classify(study.pixels) == label).numpy()
     table = np.array(rows, dtype=float)
     per_class = rho.mean(0)
@@ -136,7 +136,7 @@ def judge_generations(
     }
 
 
-def _grade(picture, label: int) -> tuple[bool, bool, bool, float]:
+def grade(picture, label: int) -> tuple[bool, bool, bool, float]:
     """(colour right, one object, shape right, silhouette IoU with the class's shape) of one picture."""
     verdict, shape = judge(picture), CLASSES[label].shape
     return (
