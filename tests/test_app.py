@@ -51,7 +51,7 @@ def test_volume_study_one_image_per_volume_per_step(client, wav):
 def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):
     bad = tmp_path / "bad.wav"
     bad.write_text("no audio here")
-    with pytest.raises(Exception, match="Record or upload|not a readable|error"):
+    with pytest.raises(Exception, match="bad.wav: not a readable sound"):
         client.predict(handle_file(str(bad)), "0 6", 2, 1, 32, 2, api_name="/volume_study")
     with pytest.raises(Exception, match="volume"):
         client.predict(handle_file(wav), "loud", 2, 1, 32, 2, api_name="/volume_study")
