@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
+
+from wavbrivl.lru import LRUCache
 
 
 def image_key(image: Image.Image) -> str:
@@ -20,40 +20,15 @@ def image_key(image: Image.Image) -> str:
     return digest.hexdigest()
 
 
-class EmbeddingCache:
-    """A bounded LRU map from image content hash to embedding (CPU float32); safe to share between threads."""
+class EmbeddingCache(LRUCache[torch.Tensor]):
+    """A bounded LRU map from image content hash to embedding (kept as CPU float32); safe to share between threads."""
 
     def __init__(self, max_items: int = 50_000) -> None:
-        self.max_items = max_items
-        self._items: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._lock = threading.Lock()  # the app serves requests from several threads
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def get(self, key: str) -> torch.Tensor | None:
-        """The cached embedding for key, marked as recently used, or None."""
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+        super().__init__(max_items)
 
     def put(self, key: str, value: torch.Tensor) -> torch.Tensor:
-        """Store an embedding, evicting the least recently used beyond max_items; returns the stored copy."""
-        stored = value.detach().to("cpu", torch.float32)
-        with self._lock:
-            self._items[key] = stored
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
-        return stored
-
-    def clear(self) -> None:
-        """Drop every entry."""
-        with self._lock:
-            self._items.clear()
+        """Store a CPU float32 copy of an embedding, evicting the least recently used; returns the stored copy."""
+        return super().put(key, value.detach().to("cpu", torch.float32))
 
 
 @dataclass

@@ -7,8 +7,6 @@ import logging
 import math
 import os
 import re
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
@@ -29,6 +27,7 @@ from wavbrivl.hosting import (
     on_zero_gpu,
     unclip_seconds,
 )
+from wavbrivl.lru import LRUCache
 from wavbrivl.volume import apply_gain
 
 DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
@@ -171,9 +170,8 @@ def _need_audio(audio) -> None:
         raise gr.Error("Record or upload a sound first (or pick an example below the recorder).")
 
 
-_SOUNDS: OrderedDict[tuple, AudioClip] = OrderedDict()  # the last few decoded uploads, for the level preview
-_SOUNDS_LOCK = threading.Lock()
 SOUND_CACHE_SIZE = 8
+_SOUNDS: LRUCache[AudioClip] = LRUCache(SOUND_CACHE_SIZE)  # the last few decoded uploads, for the level preview
 
 
 def load_sound(audio, max_seconds: float = LIMITS["audio_seconds"]) -> AudioClip:
@@ -190,16 +188,10 @@ def load_sound(audio, max_seconds: float = LIMITS["audio_seconds"]) -> AudioClip
     except OSError:
         return load_audio(path, max_seconds=max_seconds, name=path.name)  # says what is wrong with it
     key = (str(path), stat.st_mtime_ns, stat.st_size, float(max_seconds))
-    with _SOUNDS_LOCK:
-        if key in _SOUNDS:
-            _SOUNDS.move_to_end(key)
-            return _SOUNDS[key]
-    clip = load_audio(path, max_seconds=max_seconds, name=path.name)
-    with _SOUNDS_LOCK:
-        _SOUNDS[key] = clip
-        while len(_SOUNDS) > SOUND_CACHE_SIZE:
-            _SOUNDS.popitem(last=False)
-    return clip
+    cached = _SOUNDS.get(key)
+    if cached is not None:
+        return cached
+    return _SOUNDS.put(key, load_audio(path, max_seconds=max_seconds, name=path.name))
 
 
 def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_seconds"]):

@@ -18,7 +18,7 @@ from wavbrivl.generation.cutouts import AugmentConfig
 from wavbrivl.models import EmbeddingDecoder, WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.presets import model_size
-from wavbrivl.toyworld.card import write_model_card
+from wavbrivl.toyworld.card import write_toyworld_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.negatives import negatives
 from wavbrivl.toyworld.train_decoder import train_toy_decoder
@@ -229,7 +229,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
         result["metrics"].update(evaluate_text(pipe, held_out))
         timings["evaluate"] = time.perf_counter() - t
     (out / "build.json").write_text(json.dumps(result, indent=2))
-    write_model_card(out, result)
+    write_toyworld_card(out, result)
     if not config.keep_work:
         shutil.rmtree(work)
     return result
@@ -256,7 +256,7 @@ def reevaluate_toyworld(folder: str | Path, log=print) -> dict:
         result["metrics"].update(evaluate_text(pipe, held_out))
     result["timings_s"]["evaluate"] = time.perf_counter() - t
     (folder / "build.json").write_text(json.dumps(result, indent=2))
-    write_model_card(folder, result)
+    write_toyworld_card(folder, result)
     return result
 
 
@@ -283,7 +283,7 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     result["config"] = asdict(config)
     result.setdefault("metrics", {}).update(evaluate_text(pipe, world.examples(1_000_000, config.held_out_examples)))
     (folder / "build.json").write_text(json.dumps(result, indent=2))
-    write_model_card(folder, result)
+    write_toyworld_card(folder, result)
     return result
 
 
@@ -320,5 +320,5 @@ def add_decoder(
     result["config"] = asdict(config)
     result["decoder_training"] = rows[-1]
     (folder / "build.json").write_text(json.dumps(result, indent=2))
-    write_model_card(folder, result)
+    write_toyworld_card(folder, result)
     return result

@@ -36,7 +36,7 @@ BARS = {
 }
 
 
-def write_model_card(folder: Path, result: dict) -> Path:
+def write_toyworld_card(folder: Path, result: dict) -> Path:
     """README.md: what the set is, how it was built, and its measured metrics against the bars."""
     classes = ", ".join(c.name for c in CLASSES)
     lines = [
