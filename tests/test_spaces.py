@@ -108,7 +108,7 @@ def test_a_full_size_generation_fits_the_declared_duration(decorated):
 
 
 def test_on_zero_gpu_a_request_beyond_one_call_is_refused_with_a_message(monkeypatch):
-    import app
+    from wavbrivl.frontend.common import generation_gpu_seconds, within_one_gpu_call
 
     ran = []
 
@@ -116,7 +116,7 @@ def test_on_zero_gpu_a_request_beyond_one_call_is_refused_with_a_message(monkeyp
         ran.append(args)
         yield "image"
 
-    wrapped = app._within_one_gpu_call(handler, app._generation_seconds)
+    wrapped = within_one_gpu_call(handler, generation_gpu_seconds)
     big = (None, 0, 300, 0, 512, 0.1, 32, None, "")
     assert list(wrapped(*big)) == ["image"]  # off ZeroGPU no budget applies
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
@@ -250,3 +250,16 @@ def test_every_model_handler_is_trimmed(monkeypatch, tiny_pipeline):
             if inspect.isgenerator(result):
                 list(result)
         assert len(trims) == before + 1, name
+
+
+def test_one_pass_methods_declare_their_own_durations():
+    from wavbrivl.frontend.common import generation_gpu_seconds, study_gpu_seconds
+
+    base = (None, 0, 100, 0, 768, 0.1, 16, None, "")
+    assert generation_gpu_seconds(*base, "decoder", 10, 4.0, 0) == hosting.SHORT_CALL_SECONDS
+    unclip = generation_gpu_seconds(*base, "unclip", 20, 10.0, 0)
+    work = 20 * hosting.UNCLIP_STEP_GFLOP_768 + (hosting.UNCLIP_PREVIEWS + 1) * hosting.UNCLIP_DECODE_GFLOP_768
+    assert unclip == hosting.CALL_OVERHEAD_SECONDS + -(-work // hosting.ASSUMED_GPU_GFLOPS)
+    assert unclip <= hosting.ZEROGPU_MAX_SECONDS
+    three = study_gpu_seconds(None, "-6 0 6", 100, 0, 768, 16, "unclip", 20, 10.0, 0)
+    assert three > unclip and study_gpu_seconds(None, "-6 0 6", 100, 0, 768, 16, "decoder", 10, 4.0, 0) == 30

@@ -218,7 +218,7 @@ def _number_or(value, default: int) -> int:
         return default
 
 
-def _within_one_gpu_call(handler, seconds):
+def within_one_gpu_call(handler, seconds):
     """The streaming handler, refusing first (on ZeroGPU) a request whose declared GPU time is beyond one call."""
 
     @functools.wraps(handler)
@@ -234,7 +234,7 @@ def _within_one_gpu_call(handler, seconds):
     return run
 
 
-def _generation_seconds(
+def generation_gpu_seconds(
     audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None,
     noise=None,
 ):  # fmt: skip
@@ -246,7 +246,7 @@ def _generation_seconds(
     return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8))
 
 
-def _study_seconds(
+def study_gpu_seconds(
     audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None, noise=None
 ):
     """Declared GPU seconds of one Volume-study request: one image per volume."""

@@ -30,12 +30,12 @@ from .common import (
     _check_image_files,
     _check_number,
     _error,
-    _generation_seconds,
     _guard,
     _need_audio,
-    _study_seconds,
-    _within_one_gpu_call,
+    generation_gpu_seconds,
     load_sound,
+    study_gpu_seconds,
+    within_one_gpu_call,
 )
 
 
@@ -155,7 +155,7 @@ def _generator(shared: Shared):
     pipe = shared.pipe
 
     @trimmed
-    @gpu(_generation_seconds)
+    @gpu(generation_gpu_seconds)
     def generate(
         audio, volume_db, steps, seed, size, lr, cutn, init, prompts="", method=None, sample_steps=None, guidance=None,
         noise=None,
@@ -227,7 +227,7 @@ def generate_tab(
         strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png", elem_classes=["pixelated"])
         status = gr.Markdown()
         job = go.click(
-            _within_one_gpu_call(generate, _generation_seconds),
+            within_one_gpu_call(generate, generation_gpu_seconds),
             [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts, *method_inputs],
             [current, strip, curve, status],
             api_name="generate",
@@ -241,7 +241,7 @@ def _volume_studier(shared: Shared):
     pipe = shared.pipe
 
     @trimmed
-    @gpu(_study_seconds)
+    @gpu(study_gpu_seconds)
     def volume_study(
         audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None, noise=None
     ):
@@ -297,7 +297,7 @@ def volume_study_tab(
         status = gr.Markdown()
         cos_table = gr.Markdown()
         job = go.click(
-            _within_one_gpu_call(volume_study, _study_seconds),
+            within_one_gpu_call(volume_study, study_gpu_seconds),
             [shared.audio, volumes, steps, seed, size, cutn, *method_inputs],
             [side, status, cos_table],
             api_name="volume_study",
