@@ -42,10 +42,12 @@ def test_generate_streams_every_step(client, wav):
     assert len(outputs[-1][1]) == 5  # the strip: every step of 4 (k = max(1, 4 // 10)) and the final picture
 
 
-def test_volume_study_one_image_per_volume_per_step(client, wav):
-    job = client.submit(handle_file(wav), "-6 0 6", 3, 1, 32, 2, api_name="/volume_study")
+@pytest.mark.parametrize("method", ["vqgan", "decoder"])
+def test_volume_study_one_image_per_volume_per_step(client, wav, method):
+    job = client.submit(handle_file(wav), "-6 0 6", 3, 1, 32, 2, method, 3, 4.0, 0, api_name="/volume_study")
     outputs = list(job)
     assert len(outputs) >= 4 and all(len(o[0]) == 3 for o in outputs)
+    assert f"final, {method}" in outputs[-1][1]
 
 
 def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):
