@@ -60,9 +60,26 @@ def card_metadata(pipe: Any, license: str | None = None) -> dict[str, Any]:
     tags = [*BASE_TAGS, image_kind]
     if pipe.vqgan is not None:
         tags += ["vqgan", "image-generation"]
+    if getattr(pipe, "decoder", None) is not None or getattr(pipe, "unclip", None) is not None:
+        tags += ["unclip"]
     if pipe.preset == "toyworld":
         tags += ["toyworld", "synthetic-data"]
     return {"license": license, "library_name": "wavbrivl", "tags": tags, "base_model": wavlm_base_model(pipe)}
+
+
+GENERATOR_WORDS = {
+    "decoder": "decoder (one sampling pass: a rectified-flow UNet from an embedding to the VQGAN's latents)",
+    "vqgan": "VQGAN optimisation (the paper's method)",
+    "unclip": "Stable unCLIP (diffusers, conditioned on CLIP image embeddings)",
+}
+
+
+def _generators(pipe: Any) -> str:
+    """The set's generation methods in words, its default first."""
+    methods = pipe.methods()
+    if not methods:
+        return "none (embedding and ranking only)"
+    return "; ".join(GENERATOR_WORDS[m] + (" — the default" if i == 0 else "") for i, m in enumerate(methods))
 
 
 def _or_not_recorded(value: Any) -> str:
@@ -130,7 +147,7 @@ def card_body(
         "",
         "Sound to image through a frozen vision-language space (WavBriVL): an audio tower (WavLM, learned layer",
         "weights, the clip's level, an MLP) trained to embed sounds where the frozen image tower embeds pictures,",
-        "so sounds rank images, and a VQGAN draws images for a sound (louder sounds may draw differently).",
+        "so sounds rank images, and the set's generators draw images for a sound (louder sounds may draw differently).",
         "",
         "```python",
         "from wavbrivl import WavBriVLPipeline",
@@ -151,7 +168,7 @@ def card_body(
             ("embedding size", info["embed_dim"]),
             ("image tower source", image["source"] + (f" ({image['note']})" if image["note"] else "")),
             ("text tower", info["text"]),
-            ("generator", "VQGAN" if pipe.vqgan is not None else "none (embedding and ranking only)"),
+            ("generators", _generators(pipe)),
         ],
     )
     lines += ["", "### Components", ""]
