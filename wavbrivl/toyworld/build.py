@@ -74,9 +74,9 @@ class ToyBuildConfig:
     audio_batch: int = 64
     audio_lr: float = 2e-3
     text_steps: int = 300
-    decoder_steps: int = 3000
-    decoder_examples: int = 6000
-    decoder_tail_share: float = 0.0  # share of decoder pictures from the quietest / loudest 6 dB of the world
+    decoder_steps: int = 6000
+    decoder_examples: int = 8000
+    decoder_tail_share: float = 0.5  # share of decoder pictures from the quietest / loudest 6 dB of the world
     evaluate: bool = True
     keep_work: bool = False
 
@@ -297,7 +297,7 @@ def _train_decoder(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple
 
 
 def add_decoder(
-    folder: str | Path, steps: int = 3000, examples: int = 6000, tail_share: float = 0.0, log=print
+    folder: str | Path, steps: int = 6000, examples: int = 8000, tail_share: float = 0.5, log=print
 ) -> dict:
     """Train a decoder generator for a built set (its VQGAN, image and audio towers frozen) and add it."""
     from wavbrivl.checkpoints import save_component
