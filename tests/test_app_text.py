@@ -27,9 +27,11 @@ def test_rank_by_text_needs_no_sound(client):
     assert bars["data"][0][0] == "#1 yellow-triangle_large"
 
 
-def test_generate_from_prompts_alone(client):
-    outputs = list(client.submit(None, 0, 3, 1, 32, 0.3, 2, None, "green bar | red circle:-0.5", api_name="/generate"))
-    assert "final" in outputs[-1][3] and len(outputs[-1][2]["data"]) == 4
+@pytest.mark.parametrize("method", ["decoder", "vqgan"])
+def test_generate_from_prompts_alone(client, method):
+    prompts = "green bar | red circle:-0.5"
+    outputs = list(client.submit(None, 0, 3, 1, 32, 0.3, 2, None, prompts, method, 3, 4.0, 0, api_name="/generate"))
+    assert f"final, {method}" in outputs[-1][3] and len(outputs[-1][2]["data"]) == 4  # 3 steps and the final
 
 
 def test_bad_prompt_is_a_message(client):

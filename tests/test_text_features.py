@@ -67,7 +67,8 @@ def _class_scores(pipe, pixels: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.slow
 def test_text_only_generation_and_negative_prompts(toy):
-    config = toy.generation_config(steps=12, size=32, seed=1)
+    """The optimisation's negative prompts (the decoder's guidance arithmetic: tests/test_decoder.py)."""
+    config = toy.generation_config(method="vqgan", steps=12, size=32, seed=1)
     toward = toy.generate_final(None, config=config, prompts="blue triangle")
     assert _class_scores(toy, toward.pixels).argmax(-1).item() == NAMES.index("blue triangle")
     sound = (16000, ToyWorld(5).example(0, label=0, level_db=-17).audio)  # a red circle's sound
@@ -110,4 +111,4 @@ def test_cli_text_commands(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path)]) == 0
     assert (tmp_path / "text_final.png").is_file()
     assert main(["generate", "--steps", "2", "--out", str(tmp_path)]) == 2
-    assert "--prompt" in capsys.readouterr().err
+    assert "nothing to generate from: give a sound, text prompts, or both" in capsys.readouterr().err  # as in Python
