@@ -124,10 +124,16 @@ assert venv in where.parents and repo not in where.parents, where
 assert venv in TOYWORLD_DIR.resolve().parents, TOYWORLD_DIR
 pipe = WavBriVLPipeline.from_preset(device="cpu")
 assert pipe.preset == "toyworld" and pipe.untrained == [], (pipe.preset, pipe.untrained)
-config = pipe.generation_config(steps=3, size=32, cutn=2, cut_batch=2, starts=2, start_steps=1)
+assert pipe.methods() == ["decoder", "vqgan"], pipe.methods()  # the set's decoder came with the wheel
+(drawn,) = pipe.generate_final(sys.argv[1], config=pipe.generation_config(sample_steps=3)).images
+assert drawn.size == (64, 64), drawn.size  # the decoder draws at its VQGAN's own resolution
+config = pipe.generation_config(method="vqgan", steps=3, size=32, cutn=2, cut_batch=2, starts=2, start_steps=1)
 last = pipe.generate_final(sys.argv[1], config=config)
 (image,) = last.images
 assert image.size == (32, 32), image.size
+from wavbrivl.toyworld.classifier import classify
+
+assert int(classify([drawn])[0]) in range(9)  # the CNN judge's weights came with the wheel too
 print("generated", image.size, where)
 """
 
