@@ -19,7 +19,7 @@ from bench.common import machine, timed
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.factory import TOYWORLD_DIR
 from wavbrivl.toyworld.classifier import classify
-from wavbrivl.toyworld.evaluate import STUDY_VOLUMES_DB, class_sounds, judge_generations, methods
+from wavbrivl.toyworld.evaluate import STUDY_VOLUMES_DB, class_sounds, judge_generations
 from wavbrivl.toyworld.judge import class_colour_index, judge
 from wavbrivl.toyworld.world import CLASSES
 
@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     pipe = WavBriVLPipeline.from_pretrained(args.dir, device="cpu")
     figures = {"machine": machine()}
-    for method in methods(pipe):
+    for method in pipe.methods():
         config = pipe.generation_config(method=method)
         row = judge_generations(pipe, config=config, study_seeds=tuple(args.study_seeds))
         row.update(diversity(pipe, config))

@@ -73,15 +73,10 @@ def evaluate_toyworld(
         "audio_to_image_class_r1": retrieval["a2i_r1"],
         "image_to_audio_class_r1": retrieval["i2a_r1"],
     }
-    for method in methods(pipe):  # every method the set has, each graded by both judges
+    for method in pipe.methods():  # every method the set has, each graded by both judges
         run = replace(config, method=method) if config else pipe.generation_config(method=method)
         metrics.update({f"{method}_{k}": v for k, v in judge_generations(pipe, seed + 777, config=run).items()})
     return metrics
-
-
-def methods(pipe) -> list[str]:
-    """The generation methods a set offers: its decoder's (when it has one), then the VQGAN optimisation."""
-    return ["decoder", "vqgan"] if pipe.decoder is not None else ["vqgan"]
 
 
 def class_sounds(world_seed: int, level_db: float = MID_LEVEL_DB) -> list[tuple[int, np.ndarray]]:
