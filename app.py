@@ -21,6 +21,7 @@ except ImportError:
 import gradio as gr  # noqa: E402
 
 from wavbrivl import WavBriVLPipeline  # noqa: E402
+from wavbrivl.cli.common import add_model_args, choice_from_args  # noqa: E402
 from wavbrivl.frontend import blocks  # noqa: E402
 from wavbrivl.frontend.common import (  # noqa: E402
     APP_CSS,
@@ -34,7 +35,6 @@ from wavbrivl.frontend.common import (  # noqa: E402
 )
 from wavbrivl.generation.optimize import MAX_SEED  # noqa: E402
 from wavbrivl.hosting import on_zero_gpu  # noqa: E402
-from wavbrivl.settings import add_model_args, choice_from_args, load_pipeline  # noqa: E402
 
 __all__ = [
     "APP_CSS",
@@ -71,7 +71,7 @@ def main() -> None:
     if choice.device is None and on_zero_gpu():
         choice.device = "cuda"  # ZeroGPU: the set is placed on the GPU at start; each decorated call gets a GPU slice
     log.info("model set: %s", {k: f"{getattr(choice, k)} ({v})" for k, v in choice.sources.items()})
-    demo = build_app(load_pipeline(choice))
+    demo = build_app(WavBriVLPipeline.from_choice(choice))
     demo.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=args.host, server_port=args.port, css=APP_CSS
     )

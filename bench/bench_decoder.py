@@ -17,7 +17,7 @@ import torch
 
 from bench.common import machine, timed
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.loading import TOYWORLD_DIR
 from wavbrivl.toyworld.classifier import classify
 from wavbrivl.toyworld.evaluate import STUDY_VOLUMES_DB, class_sounds, judge_generations
 from wavbrivl.toyworld.judge import class_colour_index, judge

@@ -14,7 +14,7 @@ from wavbrivl.configs import AudioTowerConfig, BriVLTextConfig
 from wavbrivl.evaluation import EvalConfig, run_task
 from wavbrivl.evaluation.datasets import read_esc50
 from wavbrivl.evaluation.embed import Embedder
-from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.loading import TOYWORLD_DIR
 from wavbrivl.models import BriVLTextTower, WavBriVLAudioTower
 from wavbrivl.toyworld.train_text import make_toy_tokenizer
 

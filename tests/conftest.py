@@ -74,7 +74,7 @@ def image_files(tmp_path):
 def toy_pipeline():
     """The shipped offline default (toy world) set on the CPU."""
     from wavbrivl import WavBriVLPipeline
-    from wavbrivl.factory import TOYWORLD_DIR
+    from wavbrivl.loading import TOYWORLD_DIR
 
     torch.set_num_threads(2)
     return WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")

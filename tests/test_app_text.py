@@ -6,7 +6,7 @@ import pytest
 from gradio_client import Client
 
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.loading import TOYWORLD_DIR
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.errors import WeightsError
 from wavbrivl.evaluation import EvalConfig, run_task
-from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.loading import TOYWORLD_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -134,7 +134,7 @@ def test_mismatched_towers_refused():
             embed_dim=32,
         )
     )
-    with pytest.raises(WeightsError, match="64-d but the image tower to 32-d"):
+    with pytest.raises(WeightsError, match="64-d but the image tower embeds to 32-d"):
         WavBriVLPipeline(audio, image, vqgan, device="cpu")
 
 

@@ -12,7 +12,8 @@ from tests.conftest import tone
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.errors import WeightsError
-from wavbrivl.presets import load_preset, model_size, preset_names
+from wavbrivl.loading import argument_choice, load_preset, preset_names
+from wavbrivl.presets import model_size
 
 
 @pytest.fixture
@@ -55,16 +56,19 @@ def test_argument_beats_variable_beats_preset_for_every_component(parts, tmp_pat
     preset = load_preset("layered")
     for env in ("WAVBRIVL_AUDIO", "WAVBRIVL_IMAGE", "WAVBRIVL_TEXT"):
         monkeypatch.delenv(env, raising=False)
-    assert preset.spec("audio") == "owner/preset-audio"
-    assert preset.text_spec() == "x/y"  # "image": the text tower comes from the image tower's weights
+
+    def specs(**arguments):  # (audio, text) as the loader resolves them: argument_choice, then the preset
+        choice = argument_choice("layered", **arguments)
+        return preset.spec("audio", choice.audio), preset.text_spec(choice.text, choice.image)
+
+    assert specs() == ("owner/preset-audio", "x/y")  # "image": the text tower comes from the image tower's weights
     monkeypatch.setenv("WAVBRIVL_AUDIO", "owner/env-audio")
     monkeypatch.setenv("WAVBRIVL_IMAGE", "owner/env-image")
-    assert preset.spec("audio") == "owner/env-audio" and preset.text_spec() == "owner/env-image"
-    assert preset.spec("audio", "owner/arg") == "owner/arg"
-    assert preset.text_spec(image="owner/arg-image") == "owner/arg-image"
+    assert specs() == ("owner/env-audio", "owner/env-image")
+    assert specs(audio="owner/arg", image="owner/arg-image") == ("owner/arg", "owner/arg-image")
     monkeypatch.setenv("WAVBRIVL_TEXT", "owner/env-text")
-    assert preset.text_spec(image="owner/arg-image") == "owner/env-text"
-    assert preset.text_spec("owner/arg-text") == "owner/arg-text"
+    assert specs(image="owner/arg-image")[1] == "owner/env-text"
+    assert specs(text="owner/arg-text")[1] == "owner/arg-text"
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,10 @@ import pytest
 from packaging.requirements import Requirement
 
 from wavbrivl import hosting
+from wavbrivl.cli.common import choice_from_args
 from wavbrivl.errors import InputError
 from wavbrivl.generation import GenerationConfig
-from wavbrivl.settings import choice_from_args, model_choice, read_settings
+from wavbrivl.loading.sources import model_choice, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_HANDLERS = {"rank", "generate", "classify", "volume_study"}
@@ -170,7 +171,7 @@ def test_app_and_cli_read_the_same_settings(tmp_path, monkeypatch):
     """The shipped wavbrivl.json names the offline default, and both front ends resolve it alike."""
     import argparse
 
-    from wavbrivl.settings import add_model_args
+    from wavbrivl.cli.common import add_model_args
 
     monkeypatch.chdir(ROOT)
     for env in ("WAVBRIVL_CONFIG", "WAVBRIVL_PRESET", "WAVBRIVL_PRETRAINED"):

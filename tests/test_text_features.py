@@ -7,8 +7,8 @@ import torch
 
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.errors import InputError, WeightsError
-from wavbrivl.factory import TOYWORLD_DIR
 from wavbrivl.generation import Prompt, parse_prompts
+from wavbrivl.loading import TOYWORLD_DIR
 from wavbrivl.toyworld.world import CLASSES, ToyWorld
 from wavbrivl.zero_shot import class_prompts, readable
 

@@ -11,7 +11,7 @@ import torch
 
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.errors import WeightsError
-from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.loading import TOYWORLD_DIR
 from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.toyworld import CLASSES, ToyWorld
 from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld

@@ -116,7 +116,7 @@ import torch
 torch.set_num_threads(2)
 import wavbrivl
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.factory import TOYWORLD_DIR
+from wavbrivl.loading import TOYWORLD_DIR
 
 venv, repo = Path(sys.prefix).resolve(), Path(sys.argv[2]).resolve()
 where = Path(wavbrivl.__file__).resolve()

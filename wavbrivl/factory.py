@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +30,9 @@ from wavbrivl.models import (
     ImageTower,
     WavBriVLAudioTower,
 )
-from wavbrivl.presets import ENV_VARS, Preset, load_preset, model_size
+from wavbrivl.presets import Preset, model_size
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
-OFFLINE_PRESET = "toyworld"
-TINY_PRESET = "tiny-random"
-# the offline default ships inside the package (package data), so a wheel install has it too
-TOYWORLD_DIR = Path(os.environ.get("WAVBRIVL_TOYWORLD") or load_preset(OFFLINE_PRESET).pretrained or "")
 TINY_WAVLM = model_size("tiny")["audio"]["wavlm"]  # tests build WavLM backbones of this size
 
 
@@ -48,9 +43,6 @@ class Provenance:
     source: str
     trained: bool
     note: str = ""
-
-
-VQGAN_CONFIG_ENV = ENV_VARS["vqgan_config"]
 
 
 def _is_component_dir(path: Path) -> bool:
@@ -116,15 +108,13 @@ def load_text_tower(spec: str, tokenizer: str | None = None, kind: str = "brivl"
             from wavbrivl.checkpoints import load_tokenizer
 
             default = BRIVL_TOKENIZER if isinstance(tower, BriVLTextTower) else None
-            spec_tok = tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or default
+            spec_tok = tokenizer or default
             if spec_tok is None:
-                raise WeightsError(
-                    f"text tower {spec}: saved without its tokenizer; pass one ({ENV_VARS['tokenizer']})"
-                )
+                raise WeightsError(f"text tower {spec}: saved without its tokenizer; pass one (--tokenizer)")
             tower.tokenizer = load_tokenizer(spec_tok)
         return tower, Provenance(str(spec), True)
     if path.is_file():
-        tokenizer = tokenizer or os.environ.get(ENV_VARS["tokenizer"]) or BRIVL_TOKENIZER
+        tokenizer = tokenizer or BRIVL_TOKENIZER
         tower = load_brivl_official_text(path, tokenizer)
         return tower, Provenance(str(spec), True, f"official BriVL-1.0 text encoder, tokenizer {tokenizer}")
     if kind == "clip":
@@ -153,12 +143,12 @@ def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Prov
     if not spec:
         raise WeightsError(
             "VQGAN weights are needed: pass --vqgan-weights PATH (a taming vqgan_imagenet_f16_16384 last.ckpt, "
-            f"or a folder written by save_pretrained) or set {ENV_VARS['vqgan']}"
+            "or a folder written by save_pretrained) or set $WAVBRIVL_VQGAN"
         )
     path = resolve(spec, "last.ckpt" if not Path(spec).exists() else None, "VQGAN")
     if path.is_dir() and _is_component_dir(path):
         return _expect(load_component(path), VQGAN, spec), Provenance(str(spec), True)
-    return load_taming_vqgan(path, config or os.environ.get(VQGAN_CONFIG_ENV)), Provenance(str(spec), True, "taming")
+    return load_taming_vqgan(path, config), Provenance(str(spec), True, "taming")
 
 
 def tiny_components(seed: int = 0, size: str = "tiny") -> tuple[WavBriVLAudioTower, BriVLImageTower, VQGAN]:

@@ -137,7 +137,7 @@ def card_body(
     pipe: Any, repo_id: str | None = None, license: str | None = None, data_description: str | None = None
 ) -> str:
     """The card's Markdown: what the set is, its components, training, validation, licences and departures."""
-    from wavbrivl import __version__
+    from wavbrivl.version import __version__
 
     info = pipe.info()
     name = repo_id or "path/to/this-folder"

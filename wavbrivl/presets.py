@@ -1,15 +1,14 @@
 """Presets and model sizes as data: JSON files read by one loader (like open_clip's model_configs).
 
 A preset is `<name>.json` in `wavbrivl/presets/`, in a folder named by $WAVBRIVL_PRESETS (several joined by the
-path separator), or in one given to `add_preset_dir`. Adding a preset needs no Python change. Each component's
-weights are resolved with one precedence: an explicit argument, else its environment variable, else the preset.
+path separator), or in one given to `add_preset_dir`. Adding a preset needs no Python change. Which folders are
+searched, and which weights beat a preset's, is decided in `wavbrivl.loading` (the one reader of the environment).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -19,16 +18,6 @@ from wavbrivl.errors import WeightsError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 MODEL_CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
-PRESETS_ENV = "WAVBRIVL_PRESETS"
-ENV_VARS = {
-    "audio": "WAVBRIVL_AUDIO",
-    "image": "WAVBRIVL_IMAGE",
-    "vqgan": "WAVBRIVL_VQGAN",
-    "vqgan_config": "WAVBRIVL_VQGAN_CONFIG",
-    "text": "WAVBRIVL_TEXT",
-    "tokenizer": "WAVBRIVL_TOKENIZER",
-    "unclip": "WAVBRIVL_UNCLIP",
-}
 TEXT_FROM_IMAGE = "image"  # a preset's "text": the image tower's checkpoint or model also holds the text tower
 _EXTRA_DIRS: list[Path] = []
 
@@ -54,11 +43,11 @@ class Preset:
     generation: dict[str, Any] = field(default_factory=dict)  # generation defaults of this set
 
     def spec(self, key: str, explicit: str | None = None) -> str | None:
-        """A component's weights: the explicit argument, else its environment variable, else this preset's."""
-        return explicit or os.environ.get(ENV_VARS[key]) or getattr(self, key)
+        """A component's weights: the explicit choice (argument, variable or settings file), else this preset's."""
+        return explicit or getattr(self, key)
 
     def text_spec(self, explicit: str | None = None, image: str | None = None) -> str | None:
-        """The text tower's weights: explicit, $WAVBRIVL_TEXT, else the preset's (TEXT_FROM_IMAGE: the image's)."""
+        """The text tower's weights: the explicit choice, else the preset's (TEXT_FROM_IMAGE: the image's)."""
         spec = self.spec("text", explicit)
         return self.spec("image", image) if spec == TEXT_FROM_IMAGE else spec
 
@@ -68,24 +57,23 @@ def add_preset_dir(folder: str | Path) -> None:
     _EXTRA_DIRS.insert(0, Path(folder))
 
 
-def preset_dirs() -> list[Path]:
-    """Where presets are looked up, first match wins: added folders, $WAVBRIVL_PRESETS, the package's own."""
-    env = [Path(p) for p in os.environ.get(PRESETS_ENV, "").split(os.pathsep) if p]
-    return [*_EXTRA_DIRS, *env, PRESET_DIR]
+def search_path(more: list[Path]) -> list[Path]:
+    """Preset folders in lookup order, first match wins: added folders, then `more`, then the package's own."""
+    return [*_EXTRA_DIRS, *more, PRESET_DIR]
 
 
-def preset_names() -> list[str]:
-    """Every preset name that can be loaded now."""
-    return sorted({p.stem for folder in preset_dirs() if folder.is_dir() for p in folder.glob("*.json")})
+def names_in(folders: list[Path]) -> list[str]:
+    """Every preset name in these folders."""
+    return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.json")})
 
 
-def load_preset(name: str) -> Preset:
-    """The preset `name` from the first folder that has `<name>.json`, checked."""
-    for folder in preset_dirs():
+def find_preset(name: str, folders: list[Path]) -> Preset:
+    """The preset `name` from the first of these folders that has `<name>.json`, checked."""
+    for folder in folders:
         path = folder / f"{name}.json"
         if path.is_file():
             return _read_preset(path)
-    raise WeightsError(f"unknown preset {name!r}; choose one of {preset_names()} (or add a {name}.json preset)")
+    raise WeightsError(f"unknown preset {name!r}; choose one of {names_in(folders)} (or add a {name}.json preset)")
 
 
 def _read_preset(path: Path) -> Preset:

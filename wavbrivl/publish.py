@@ -1,11 +1,13 @@
-"""Publishing a model set: the upload folder (save_pretrained + model card) that push_to_hub and `push` upload."""
+"""Publishing a model set: the upload folder (save_pretrained + model card) and its upload to the Hub."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from wavbrivl.errors import InputError
+from wavbrivl.hub import check_repo_id, upload_model_folder
 from wavbrivl.model_card import write_model_card
 
 
@@ -20,3 +22,19 @@ def prepare_push_folder(pipe: Any, folder: str | Path, repo_id: str | None = Non
     pipe.save_pretrained(folder)
     write_model_card(pipe, folder, repo_id, **card)
     return folder
+
+
+def push_to_hub(
+    pipe: Any,
+    repo_id: str,
+    folder: str | Path | None = None,
+    card: dict[str, str | None] | None = None,
+    **upload: Any,
+) -> str:
+    """Prepare the upload folder (in `folder`, else a temporary one) and upload it; returns the commit URL."""
+    check_repo_id(repo_id)
+    if folder is not None:
+        return upload_model_folder(prepare_push_folder(pipe, folder, repo_id, **(card or {})), repo_id, **upload)
+    with tempfile.TemporaryDirectory(prefix="wavbrivl-push-") as tmp:
+        prepared = prepare_push_folder(pipe, Path(tmp) / "model", repo_id, **(card or {}))
+        return upload_model_folder(prepared, repo_id, **upload)

@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from wavbrivl.cli.common import load
-from wavbrivl.settings import add_model_args
+from wavbrivl.cli.common import add_model_args, load
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -6,11 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from wavbrivl.cli.common import load
+from wavbrivl.cli.common import add_model_args, load
 from wavbrivl.configs import BRIVL_TOKENIZER
 from wavbrivl.errors import InputError, WavBriVLError
-from wavbrivl.presets import load_preset
-from wavbrivl.settings import add_model_args
+from wavbrivl.loading import load_preset
 
 
 def cmd_convert_brivl(args: argparse.Namespace) -> int:

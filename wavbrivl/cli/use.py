@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from wavbrivl.cli.common import add_volume_arg, load, print_notes, volumes_from
+from wavbrivl.cli.common import add_model_args, add_volume_arg, load, print_notes, volumes_from
 from wavbrivl.generation import resolve_seed
 from wavbrivl.generation.checks import METHODS
-from wavbrivl.settings import add_model_args
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -19,7 +19,6 @@ from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, loa
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
-from wavbrivl.factory import OFFLINE_PRESET
 from wavbrivl.hosting import (
     SHORT_CALL_SECONDS,
     ZEROGPU_MAX_SECONDS,
@@ -27,6 +26,7 @@ from wavbrivl.hosting import (
     on_zero_gpu,
     unclip_seconds,
 )
+from wavbrivl.loading import OFFLINE_PRESET
 from wavbrivl.lru import LRUCache
 from wavbrivl.volume import apply_gain
 

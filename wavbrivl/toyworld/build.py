@@ -263,7 +263,8 @@ def reevaluate_toyworld(folder: str | Path, log=print) -> dict:
 def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     """Train a text tower against a built set's frozen image tower and add it (older sets had none)."""
     from wavbrivl.checkpoints import save_component
-    from wavbrivl.pipeline import TEXT_DIR, WavBriVLPipeline
+    from wavbrivl.loading.model_set import TEXT_DIR
+    from wavbrivl.pipeline import WavBriVLPipeline
 
     folder = Path(folder)
     result = json.loads((folder / "build.json").read_text())
@@ -301,7 +302,8 @@ def add_decoder(
 ) -> dict:
     """Train a decoder generator for a built set (its VQGAN, image and audio towers frozen) and add it."""
     from wavbrivl.checkpoints import save_component
-    from wavbrivl.pipeline import DECODER_DIR, WavBriVLPipeline
+    from wavbrivl.loading.model_set import DECODER_DIR
+    from wavbrivl.pipeline import WavBriVLPipeline
 
     folder = Path(folder)
     result = json.loads((folder / "build.json").read_text())

@@ -87,8 +87,8 @@ def _cached_data(pipe, config: DecoderRunConfig, shards: list[Path], rank: int) 
 
 def train_decoder_run(config: DecoderRunConfig, log=print) -> dict:
     """Train (or resume) the decoder; rank 0 writes the log, checkpoints and the decoder component."""
-    from wavbrivl.pipeline import DECODER_DIR, WavBriVLPipeline
-    from wavbrivl.pipeline.common import INDEX_NAME
+    from wavbrivl.loading.model_set import DECODER_DIR, INDEX_NAME
+    from wavbrivl.pipeline import WavBriVLPipeline
 
     rank, world = init_distributed()
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")

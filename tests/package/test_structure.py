@@ -1,0 +1,132 @@
+"""The package's shape, read from its source: no import circle, one reader of the model variables, small files."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "wavbrivl"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Lines inside `if TYPE_CHECKING:` blocks (imports for annotations only, never run)."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return lines
+
+
+def imports_of(name: str) -> set[str]:
+    """The package modules `name` imports anywhere (module level or inside functions), as dotted names."""
+    path = MODULES[name]
+    tree = ast.parse(path.read_text())
+    skip = _type_checking_lines(tree)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
+    return {m for m in found if m in MODULES and m != name}
+
+
+def cycles() -> list[list[str]]:
+    """Strongly connected groups of more than one module in the import graph (Tarjan)."""
+    graph = {name: imports_of(name) for name in MODULES}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                top = stack.pop()
+                group.append(top)
+                if top == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return groups
+
+
+def _reads_environment(path: Path) -> bool:
+    """Whether the module touches os.environ or calls getenv (in any form)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+            return True
+        if isinstance(node, ast.Name) and node.id in ("environ", "getenv"):
+            return True
+    return False
+
+
+def test_the_import_reader_sees_imports_at_every_level():
+    assert "wavbrivl.loading.model_set" in imports_of("wavbrivl.pipeline")
+    assert "wavbrivl.pipeline" in imports_of("wavbrivl.cli.common")  # inside a function
+    assert "wavbrivl.errors" in imports_of("wavbrivl.loading.sources")
+
+
+def test_no_import_circle_inside_the_package():
+    assert cycles() == []
+
+
+def test_the_loading_module_never_imports_the_pipeline():
+    for name in MODULES:
+        if name.startswith("wavbrivl.loading"):
+            assert "wavbrivl.pipeline" not in imports_of(name), name
+
+
+def test_only_the_loading_module_reads_the_model_variables():
+    """Environment reads live in loading/sources.py, except torchrun's WORLD_SIZE and the Space's own flag."""
+    allowed = {"wavbrivl.loading.sources", "wavbrivl.training.distributed", "wavbrivl.hosting"}
+    assert _reads_environment(MODULES["wavbrivl.loading.sources"])  # the reader itself is seen
+    readers = {name for name, path in MODULES.items() if _reads_environment(path)}
+    assert readers <= allowed, sorted(readers - allowed)
+    for name in allowed - {"wavbrivl.loading.sources"}:
+        assert "WAVBRIVL_" not in MODULES[name].read_text(), name
+
+
+def test_the_pipeline_is_one_class_in_one_file_without_mixins():
+    tree = ast.parse(MODULES["wavbrivl.pipeline"].read_text())
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert [c.name for c in classes] == ["WavBriVLPipeline"] and classes[0].bases == []
+
+
+def test_no_file_over_400_lines_and_no_function_over_80():
+    for name, path in MODULES.items():
+        text = path.read_text()
+        assert text.count("\n") <= 400, name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert node.end_lineno - node.lineno < 80, f"{name}.{node.name}"

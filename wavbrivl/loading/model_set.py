@@ -1,0 +1,184 @@
+"""A model set from its sources: a ModelChoice (argument > variable > wavbrivl.json > preset) becomes a ModelSet.
+
+A ModelSet is plain data: the towers, the generators the set has, where each came from, and the set's defaults.
+The pipeline is built over one (`WavBriVLPipeline.from_preset` / `from_pretrained`); this module never imports it.
+The saved-folder format (`save_pretrained`) is read and written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from wavbrivl.checkpoints import load_component, save_component
+from wavbrivl.errors import WeightsError
+from wavbrivl.factory import (
+    Provenance,
+    load_audio_tower,
+    load_image_tower,
+    load_text_tower,
+    load_vqgan,
+    preset_components,
+    random_decoder,
+)
+from wavbrivl.generation.unclip import load_unclip
+from wavbrivl.hub import resolve
+from wavbrivl.loading.sources import OFFLINE_PRESET, TOYWORLD_DIR, ModelChoice, load_preset
+from wavbrivl.presets import Preset
+from wavbrivl.training.record import RECORD_KEY as TRAINING_KEY
+
+INDEX_NAME = "model_index.json"
+FORMAT = "wavbrivl-pipeline"
+COMPONENT_DIRS = ("audio_tower", "image_tower", "vqgan")
+TEXT_DIR = "text_tower"  # optional: model sets without a text tower have no text features
+DECODER_DIR = "decoder"  # optional: model sets without a decoder generate by optimisation only
+UNCLIP_DIR = "unclip"  # optional: a diffusers StableUnCLIPImg2ImgPipeline folder (the unclip method)
+UNCLIP_NOTE = "Stable unCLIP (diffusers)"
+
+
+@dataclass
+class ModelSet:
+    """What a pipeline is made of: towers, generators (VQGAN, decoder, unCLIP), provenance and the set's defaults."""
+
+    audio_tower: nn.Module
+    image_tower: nn.Module
+    vqgan: nn.Module | None = None
+    text_tower: nn.Module | None = None
+    decoder: nn.Module | None = None
+    unclip: Any = None  # a diffusers StableUnCLIPImg2ImgPipeline
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    preset: str = "custom"
+    generation: dict[str, Any] = field(default_factory=dict)  # generation defaults
+    class_names: list[str] = field(default_factory=list)
+    text_unavailable: str = ""  # why a preset came without its text tower, if it did
+    training_record: dict = field(default_factory=dict)  # the audio tower's training record (`wavbrivl train`)
+
+    def components(self) -> dict[str, nn.Module]:
+        """The set's modules by folder name (those it has)."""
+        parts = zip((*COMPONENT_DIRS, TEXT_DIR, DECODER_DIR), (self.audio_tower, self.image_tower, self.vqgan,
+                    self.text_tower, self.decoder))  # fmt: skip
+        return {name: module for name, module in parts if module is not None}
+
+
+def load_model_set(choice: ModelChoice, need_vqgan: bool = True) -> ModelSet:
+    """The set a choice names: its saved folder when given, else its preset with the weights it names.
+
+    need_vqgan=False leaves the VQGAN out (embedding, ranking and evaluation do not use it).
+    """
+    if choice.pretrained:
+        return _folder_set(choice.pretrained, choice, need_vqgan)
+    preset = load_preset(choice.preset)
+    if not preset.pretrained:
+        return _preset_set(preset, choice, need_vqgan)
+    folder = TOYWORLD_DIR if choice.preset == OFFLINE_PRESET else preset.pretrained
+    if choice.preset == OFFLINE_PRESET and not (Path(folder) / INDEX_NAME).is_file():
+        raise WeightsError(
+            f"the offline default model set is missing at {folder}; "
+            "build it with `wavbrivl toyworld build --out wavbrivl/assets/toyworld`"
+        )
+    model_set = _folder_set(folder, choice, need_vqgan)
+    model_set.preset = choice.preset
+    model_set.generation = {**preset.generation, **model_set.generation}  # the set's own win
+    return model_set
+
+
+def _preset_set(preset: Preset, choice: ModelChoice, need_vqgan: bool) -> ModelSet:
+    """A preset built from its components' weights (or random ones of a model size)."""
+    a, i, v, provenance = preset_components(
+        preset, choice.audio, choice.image, choice.vqgan, choice.vqgan_config, need_vqgan
+    )
+    model_set = ModelSet(a, i, v, provenance=provenance, preset=preset.name, generation=dict(preset.generation))
+    spec = preset.text_spec(choice.text, choice.image)
+    if spec:
+        try:
+            model_set.text_tower, provenance[TEXT_DIR] = load_text_tower(
+                spec, tokenizer=preset.spec("tokenizer", choice.tokenizer), kind=preset.text_kind or "brivl"
+            )
+        except WeightsError as err:
+            if choice.text:
+                raise  # asked for explicitly: a failure is an error
+            model_set.text_unavailable = f"the text tower was not loaded from {spec}: {err}"
+    if preset.random and v is not None:
+        model_set.decoder = random_decoder(v, i.embed_dim, size=preset.random)
+        provenance[DECODER_DIR] = Provenance(provenance["vqgan"].source, False, provenance["vqgan"].note)
+    unclip_spec = preset.spec("unclip", choice.unclip)
+    if unclip_spec:
+        model_set.unclip = load_unclip(unclip_spec)
+        provenance[UNCLIP_DIR] = Provenance(str(unclip_spec), True, UNCLIP_NOTE)
+    return model_set
+
+
+def _folder_set(path_or_id: str | Path, choice: ModelChoice, need_vqgan: bool) -> ModelSet:
+    """A folder (or Hub repo) written by save_model_set; the choice's weights replace its components."""
+    root = resolve(path_or_id, what="pipeline")
+    index = _read_index(root, path_or_id)
+    saved = {k: Provenance(**v) for k, v in index.get("provenance", {}).items()}
+    kind = index.get("image_kind", "brivl")
+    parts: dict[str, Any] = {}
+    for name, override in zip(COMPONENT_DIRS, (choice.audio, choice.image, choice.vqgan)):
+        if override is None and name == "vqgan" and (not need_vqgan or not (root / name).exists()):
+            parts[name] = None  # saved without a generator: embedding, ranking and evaluation still work
+        elif override is None:
+            parts[name] = load_component(root / name)
+            saved.setdefault(name, Provenance(str(root / name), True))
+    if choice.image is not None:  # before the audio tower: a fresh audio head takes the image tower's size
+        parts["image_tower"], saved["image_tower"] = load_image_tower(choice.image, kind)
+    if choice.audio is not None:
+        parts["audio_tower"], saved["audio_tower"] = load_audio_tower(choice.audio, parts["image_tower"].embed_dim)
+    if choice.vqgan is not None:
+        parts["vqgan"], saved["vqgan"] = load_vqgan(choice.vqgan, choice.vqgan_config)
+    model_set = ModelSet(**parts, provenance=saved, preset=index.get("preset", str(path_or_id)))
+    if choice.text is not None:
+        model_set.text_tower, saved[TEXT_DIR] = load_text_tower(choice.text, choice.tokenizer, kind=kind)
+    elif (root / TEXT_DIR).is_dir():
+        model_set.text_tower = load_component(root / TEXT_DIR)
+        saved.setdefault(TEXT_DIR, Provenance(str(root / TEXT_DIR), True))
+    if parts["vqgan"] is not None and choice.vqgan is None and (root / DECODER_DIR).is_dir():
+        model_set.decoder = load_component(root / DECODER_DIR)  # trained on this set's own VQGAN: only beside it
+        saved.setdefault(DECODER_DIR, Provenance(str(root / DECODER_DIR), True))
+    unclip_spec = choice.unclip or ((root / UNCLIP_DIR) if (root / UNCLIP_DIR).is_dir() else None)
+    if unclip_spec:
+        model_set.unclip = load_unclip(unclip_spec)
+        saved.setdefault(UNCLIP_DIR, Provenance(str(unclip_spec), True, UNCLIP_NOTE))
+    model_set.generation = dict(index.get("generation", {}))
+    model_set.class_names = [str(c) for c in index.get("class_names", [])]
+    if choice.audio is None:  # the record belongs to the saved audio tower, not to a replacement
+        model_set.training_record = dict(index.get(TRAINING_KEY) or {})
+    return model_set
+
+
+def _read_index(root: Path, named: str | Path) -> dict:
+    index_path = root / INDEX_NAME
+    if not index_path.is_file():
+        raise WeightsError(f"{named}: no {INDEX_NAME}; not a folder written by save_pretrained")
+    index = json.loads(index_path.read_text())
+    if index.get("format") != FORMAT:
+        raise WeightsError(f"{index_path}: format {index.get('format')!r} is not {FORMAT!r}")
+    return index
+
+
+def save_model_set(model_set: ModelSet, folder: str | Path) -> Path:
+    """Write model_index.json and one config.json + model.safetensors folder per component (the unCLIP's own)."""
+    folder = Path(folder)
+    for name, module in model_set.components().items():
+        save_component(module, folder / name)
+    if model_set.unclip is not None:
+        model_set.unclip.save_pretrained(folder / UNCLIP_DIR)
+    index = {
+        "format": FORMAT,
+        "version": 1,
+        "preset": model_set.preset,
+        "image_kind": "clip" if type(model_set.image_tower).__name__ == "CLIPImageTower" else "brivl",
+        "provenance": {k: dataclasses.asdict(v) for k, v in model_set.provenance.items()},
+        "generation": model_set.generation,
+        "class_names": model_set.class_names,
+    }
+    if model_set.training_record:
+        index[TRAINING_KEY] = model_set.training_record
+    (folder / INDEX_NAME).write_text(json.dumps(index, indent=2))
+    return folder
