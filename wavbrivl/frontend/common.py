@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import re
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -50,8 +51,24 @@ METHOD_LABELS = {
 }
 # Generated pictures are sent at their own size and enlarged by the browser without blur.
 APP_CSS = ".pixelated img { image-rendering: pixelated; }"
+HEAVY_UPDATE_SECONDS = 0.5  # the strip and the similarity curve are re-sent at most this often while a run streams
 GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
 log = logging.getLogger("wavbrivl.app")
+
+
+class Throttle:
+    """Says when a streamed output is due again: at most once per `seconds`, and always for the last update."""
+
+    def __init__(self, seconds: float = HEAVY_UPDATE_SECONDS) -> None:
+        self.seconds, self.last = seconds, -math.inf
+
+    def due(self, final: bool = False) -> bool:
+        """True (and the clock restarted) when `seconds` have passed since the last True, or when final."""
+        now = time.monotonic()
+        if final or now - self.last >= self.seconds:
+            self.last = now
+            return True
+        return False
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:

@@ -26,6 +26,7 @@ from .common import (
     LIMITS,
     MAX_LR,
     METHOD_LABELS,
+    Throttle,
     _check_image,
     _check_image_files,
     _check_number,
@@ -172,6 +173,7 @@ def _generator(shared: Shared):
                 cutn=int(cutn), seed=seed
             )  # fmt: skip
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
+            heavy, grown = Throttle(), False
             for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
                 image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
@@ -179,9 +181,12 @@ def _generator(shared: Shared):
                 status = f"seed {seed} — {label}, {config.method}, similarity {step.similarity[0]:+.4f}"
                 if step.final or step.step % max(1, step.total // 10) == 0:
                     strip.append((image, "final" if step.final else f"step {step.step}"))
-                    yield image, strip, pd.DataFrame(curve), status
-                else:  # the strip is re-sent only when it grows
-                    yield image, gr.skip(), pd.DataFrame(curve), status
+                    grown = True
+                if heavy.due(step.final):  # the strip (when it grew) and the curve: twice a second and at the end
+                    yield image, strip if grown else gr.skip(), pd.DataFrame(curve), status
+                    grown = False
+                else:  # every step's picture and status, nothing else
+                    yield image, gr.skip(), gr.skip(), status
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
