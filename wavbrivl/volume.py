@@ -70,11 +70,11 @@ def parse_volume(text: str | float) -> float:
     if not match:
         raise InputError(f"volume {shown!r}: expected decibels like '-6', '+6dB' or a factor like '0.5x'")
     value = float(match.group(1))
-    if (match.group(2) or "").lower() == "x":
-        if not math.isfinite(value) or value <= 0:
-            raise InputError(f"volume {shown!r}: a factor must be a positive finite number, like '0.5x' or '2x'")
-        value = gain_to_db(value)
-    return check_volume_db(value, shown)
+    if (match.group(2) or "").lower() != "x":
+        return check_volume_db(value)  # decibels: said as a number gain is said everywhere
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"volume {shown!r}: a factor must be a positive finite number, like '0.5x' or '2x'")
+    return check_volume_db(gain_to_db(value), shown)
 
 
 def apply_gain(waveform: np.ndarray, gain_db: float = 0.0, policy: str = "allow") -> tuple[np.ndarray, VolumeReport]:

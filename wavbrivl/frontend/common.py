@@ -20,6 +20,8 @@ from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, loa
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
+from wavbrivl.generation.checks import SETTINGS
+from wavbrivl.generation.optimize import check_seed
 from wavbrivl.hosting import (
     SHORT_CALL_SECONDS,
     ZEROGPU_MAX_SECONDS,
@@ -29,7 +31,7 @@ from wavbrivl.hosting import (
 )
 from wavbrivl.loading import OFFLINE_PRESET
 from wavbrivl.lru import LRUCache
-from wavbrivl.volume import apply_gain
+from wavbrivl.volume import apply_gain, check_volume_db
 
 DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
 CONTAINER_UPLOADS = VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES | {".ogg", ".mp3"}
@@ -43,7 +45,7 @@ LIMITS = {
     "audio_seconds": MAX_AUDIO_SECONDS,
     "classes": 500,
 }
-MAX_LR = 10.0
+MAX_LR = SETTINGS["lr"].high
 METHOD_LABELS = {
     "decoder": "Decoder (one sampling pass)",
     "vqgan": "VQGAN optimisation (the paper's method)",
@@ -120,24 +122,47 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
+def _library_check(label: str):
+    """The library's own check for the field with this label (so its refusal reads as in Python and the CLI)."""
+    settings = {
+        "Steps": SETTINGS["steps"].check,
+        "Size (px)": SETTINGS["size"].check,
+        "Cutouts": SETTINGS["cutn"].check,
+        "Learning rate": SETTINGS["lr"].check,
+        "Sampling steps (one-pass methods)": SETTINGS["sample_steps"].check,
+        "Guidance (one-pass methods)": SETTINGS["guidance_scale"].check,
+        "Noise level (unCLIP)": SETTINGS["noise_level"].check,
+        "Seed (-1: random)": check_seed,
+        "Volume (dB)": check_volume_db,
+    }
+    return settings.get(label)
+
+
 def _check_number(component, payload):
-    """A number from the UI or the API, within the component's own bounds, else the field's name and its range."""
+    """A number from the UI or the API: the library's check first (its words, as in Python and the CLI), then this
+    app's narrower bounds per request (the component's own), said as this app's limit."""
     label = component.label
     if payload is None:
         if isinstance(component, gr.Slider):
             raise gr.Error(f"{label}: no value was given")
         return None  # an empty number box: the handler's default
+    library = _library_check(label)
     try:
         value = float(payload) if not isinstance(payload, bool) else math.nan
     except (TypeError, ValueError, OverflowError):
         value = math.nan
     if not math.isfinite(value):
         raise gr.Error(f"{label}: {str(payload)[:40]!r} is not a finite number")
+    if library is not None:
+        try:
+            library(payload if isinstance(payload, (int, float)) and not isinstance(payload, bool) else value)
+        except WavBriVLError as err:
+            raise gr.Error(str(err)) from None
     low, high = component.minimum, component.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"from {_number(low)} to {_number(high)}" if low is not None and high is not None else ""
         shown = _number(payload if isinstance(payload, int) and not isinstance(payload, bool) else value)
-        raise gr.Error(f"{label}: {shown} is out of range; give a number {bounds}".rstrip())
+        raise gr.Error(f"{label}: {shown} is beyond this app's limit per request; give a number {bounds}".rstrip())
     return value if isinstance(payload, str) else payload
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.generation.optimize import GenerationConfig, resolve_seed
@@ -21,6 +22,55 @@ MISSING = {
 }
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A request setting's accepted values, and the one sentence Python, the CLI and the app say for others."""
+
+    name: str
+    low: float
+    high: float
+    whole: bool = True
+    low_open: bool = False  # low itself is refused ("above 0")
+
+    def message(self, value: object) -> str:
+        """Why `value` is refused, naming the setting and what it accepts."""
+        kind = "a whole number" if self.whole else "a number"
+        low, high = _shown(self.low), _shown(self.high)
+        span = f"above {low} and at most {high}" if self.low_open else f"from {low} to {high}"
+        return f"{self.name} must be {kind} {span}; got {_shown(value)}"
+
+    def check(self, value: object) -> float | int:
+        """The value as a number of the setting's kind, or an InputError with `message`."""
+        try:
+            number = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            number = math.nan
+        above = number > self.low if self.low_open else number >= self.low
+        if not (above and number <= self.high and (not self.whole or number.is_integer())):  # NaN fails too
+            raise InputError(self.message(value))
+        return int(number) if self.whole else number
+
+
+def _shown(value: object) -> str:
+    """A value as messages show it: whole floats without '.0', long texts cut."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+SETTINGS = {
+    "steps": Setting("steps", 1, 1000),
+    "size": Setting("size (px)", 8, 1024),
+    "cutn": Setting("cutouts", 1, 64),
+    "cut_batch": Setting("cut_batch", 1, 64),
+    "lr": Setting("the learning rate", 0, 10, whole=False, low_open=True),
+    "sample_steps": Setting("sampling steps", 1, 1000),
+    "guidance_scale": Setting("the guidance scale", 0, MAX_GUIDANCE, whole=False),
+    "noise_level": Setting("the noise level", 0, 999),
+}
+
+
 def check_generation(
     config: GenerationConfig,
     available: Sequence[str],
@@ -30,42 +80,26 @@ def check_generation(
 ) -> GenerationConfig:
     """The config with its seed resolved, or an InputError / WeightsError naming the bad setting and the range.
 
-    available lists the methods the set offers; downsample is its VQGAN's factor, noise_levels its unCLIP's
-    noise-level count; prompt_weights are every target's weight.
+    Every setting is checked whatever the method (the app sends them all). available lists the methods the set
+    offers; downsample is its VQGAN's factor, noise_levels its unCLIP's noise-level count; prompt_weights are
+    every target's weight.
     """
     if config.method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {config.method!r}")
+    for key, setting in SETTINGS.items():
+        setting.check(getattr(config, key))
     if config.method not in available:
         raise WeightsError(MISSING[config.method])
-    if config.method == "vqgan":
-        _check_optimisation(config, downsample or 1)
-    else:
-        _check_sampling(config, noise_levels)
+    if config.method == "vqgan" and config.size < (downsample or 1):
+        raise InputError(f"size (px) must be at least the VQGAN's {downsample} px; got {config.size}")
+    if config.method == "unclip":
+        if config.size % 8 or not 64 <= config.size <= 1024:
+            raise InputError(f"size (px) must be a multiple of 8 from 64 to 1024 for unCLIP; got {config.size}")
+        top = (noise_levels or 1000) - 1
+        if config.noise_level > top:
+            raise InputError(f"the noise level must be a whole number from 0 to {top} for this unCLIP; got "
+                             f"{config.noise_level}")  # fmt: skip
     for weight in prompt_weights:
         if not abs(weight) <= MAX_WEIGHT:  # NaN fails this too
             raise InputError(f"a weight of {weight} is not a finite number within ±{MAX_WEIGHT:g}")
     return dataclasses.replace(config, seed=resolve_seed(config.seed))
-
-
-def _check_optimisation(config: GenerationConfig, downsample: int) -> None:
-    if config.steps < 1:
-        raise InputError(f"steps must be at least 1, got {config.steps}")
-    if config.size < downsample:
-        raise InputError(f"size must be at least {downsample} px, got {config.size}")
-    if config.cutn < 1 or config.cut_batch < 1:
-        raise InputError(f"cutouts and cut_batch must be at least 1, got {config.cutn} and {config.cut_batch}")
-    if not (math.isfinite(config.lr) and config.lr > 0):
-        raise InputError(f"the learning rate must be a positive finite number, got {config.lr}")
-
-
-def _check_sampling(config: GenerationConfig, noise_levels: int | None) -> None:
-    if not 1 <= config.sample_steps <= 1000:
-        raise InputError(f"sampling steps must be from 1 to 1000, got {config.sample_steps}")
-    if not (math.isfinite(config.guidance_scale) and 0 <= config.guidance_scale <= MAX_GUIDANCE):
-        raise InputError(f"the guidance scale must be a number from 0 to {MAX_GUIDANCE:g}, got {config.guidance_scale}")
-    if config.method == "unclip":
-        if config.size % 8 or not 64 <= config.size <= 1024:
-            raise InputError(f"size must be a multiple of 8 from 64 to 1024 px for unCLIP, got {config.size}")
-        top = (noise_levels or 1000) - 1
-        if not 0 <= config.noise_level <= top:
-            raise InputError(f"the noise level must be a whole number from 0 to {top}, got {config.noise_level}")

@@ -21,10 +21,8 @@ RANDOM_SEED = -1  # asks for a fresh random seed (the seed used is reported)
 MAX_SEED = 2**32 - 1  # the largest seed the app, the CLI and Python accept
 
 
-def resolve_seed(seed: int | float | str | None) -> int:
-    """The seed to use: the one given (0 to MAX_SEED), or a fresh random one for None or RANDOM_SEED."""
-    if seed is None:
-        return int(np.random.default_rng().integers(0, 2**31))
+def check_seed(seed: int | float | str) -> int:
+    """The seed as given if it is a whole number from 0 to MAX_SEED or RANDOM_SEED, else an InputError."""
     try:
         value = int(seed)
         whole = float(seed) == value
@@ -34,6 +32,12 @@ def resolve_seed(seed: int | float | str | None) -> int:
         raise InputError(
             f"the seed must be a whole number from 0 to {MAX_SEED}, or {RANDOM_SEED} for a random one; got {seed}"
         )
+    return value
+
+
+def resolve_seed(seed: int | float | str | None) -> int:
+    """The seed to use: the one given (0 to MAX_SEED), or a fresh random one for None or RANDOM_SEED."""
+    value = RANDOM_SEED if seed is None else check_seed(seed)
     return int(np.random.default_rng().integers(0, 2**31)) if value == RANDOM_SEED else value
 
 
