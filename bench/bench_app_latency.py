@@ -13,7 +13,7 @@ import time
 import torch
 
 from bench.common import machine, timed
-from tests.test_browser import ARGS, CHROMIUM, EXAMPLES, _open, _peak, _wait_for
+from tests.frontend.test_browser import ARGS, CHROMIUM, EXAMPLES, _open, _peak, _wait_for
 
 SOUND = EXAMPLES / "red-circle_-12dB.wav"
 METHOD_LABELS = {"decoder": "Decoder (one sampling pass)", "vqgan": "VQGAN optimisation (the paper's method)"}

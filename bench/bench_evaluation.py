@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from bench.common import machine, timed
-from tests.eval_layouts import make_esc50
+from tests.helpers.eval_layouts import make_esc50
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.configs import AudioTowerConfig, BriVLTextConfig
 from wavbrivl.evaluation import EvalConfig, run_task

@@ -14,14 +14,7 @@ import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-SR = 16000
-
-
-def tone(freq: float = 440.0, seconds: float = 1.0, amp: float = 0.3, sr: int = SR) -> np.ndarray:
-    """A sine tone with a little noise, float32."""
-    t = np.arange(int(seconds * sr)) / sr
-    rng = np.random.default_rng(int(freq))
-    return (amp * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+from tests.helpers.audio import SR, tone  # noqa: E402
 
 
 @pytest.fixture(scope="session")

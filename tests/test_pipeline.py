@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import SR, tone
+from tests.helpers.audio import SR, tone
 from wavbrivl import GenerationConfig, InputError, WavBriVLPipeline
 
 FAST = GenerationConfig(steps=3, size=32, cutn=2, seed=7)

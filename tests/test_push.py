@@ -10,7 +10,7 @@ import pytest
 import torch
 from huggingface_hub import ModelCard
 
-from tests.conftest import SR, tone
+from tests.helpers.audio import SR, tone
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.data.shards import Sample, write_shard

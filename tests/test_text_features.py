@@ -67,7 +67,7 @@ def _class_scores(pipe, pixels: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.slow
 def test_text_only_generation_and_negative_prompts(toy):
-    """The optimisation's negative prompts (the decoder's guidance arithmetic: tests/test_decoder.py)."""
+    """The optimisation's negative prompts (the decoder's guidance arithmetic: tests/models/test_decoder.py)."""
     config = toy.generation_config(method="vqgan", steps=12, size=32, seed=1)
     toward = toy.generate_final(None, config=config, prompts="blue triangle")
     assert _class_scores(toy, toward.pixels).argmax(-1).item() == NAMES.index("blue triangle")

@@ -1,5 +1,5 @@
 """Evaluation metrics on hand-computed cases and the resumable embedding cache (fast; the tasks themselves run on
-miniature layouts in tests/test_evaluation.py)."""
+miniature layouts in tests/evaluation/test_evaluation.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import soundfile as sf
 from gradio_client import handle_file
 from PIL import Image
 
-from tests.conftest import SR, tone
+from tests.helpers.audio import SR, tone
 from wavbrivl import InputError, load_audio, load_image
 from wavbrivl.generation import parse_prompts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "wavbrivl"
+PACKAGE = Path(__file__).resolve().parents[1] / "wavbrivl"
 
 
 def _module_name(path: Path) -> str:

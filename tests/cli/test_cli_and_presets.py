@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import WavLMConfig, WavLMModel
 
-from tests.test_vqgan_clip import TAMING_YAML, _fake_taming_ckpt
+from tests.generation.test_vqgan_clip import TAMING_YAML, _fake_taming_ckpt
 from wavbrivl import WavBriVLPipeline, WeightsError
 from wavbrivl.checkpoints import save_component
 from wavbrivl.cli import main

@@ -7,7 +7,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from tests.conftest import SR, tone
+from tests.helpers.audio import SR, tone
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-from tests.sound_formats import FORMATS, SR, forbid_ffmpeg, write_sound
+from tests.helpers.sound_formats import FORMATS, SR, forbid_ffmpeg, write_sound
 from wavbrivl import InputError, load_audio
 from wavbrivl.toyworld.world import ToyWorld
 

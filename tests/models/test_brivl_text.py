@@ -16,7 +16,7 @@ from wavbrivl.models import BriVLTextTower
 from wavbrivl.toyworld.train_text import make_toy_tokenizer
 
 # The textencoder.* part of ../shared/reference/brivl-1.0-learnable-keys.json (official keys and shapes).
-KEYS_FILE = Path(__file__).parent / "data" / "brivl-1.0-text-keys.json"
+KEYS_FILE = Path(__file__).resolve().parents[1] / "data" / "brivl-1.0-text-keys.json"
 TINY_BERT = {
     "hidden_size": 32,
     "num_hidden_layers": 2,
@@ -158,7 +158,7 @@ def test_brivl_preset_takes_image_and_text_from_one_official_file(tmp_path, monk
     """--preset brivl with the official .pth: both towers load strictly from it; the tokenizer from its folder."""
     from transformers import WavLMConfig, WavLMModel
 
-    from tests.test_brivl_image import random_official_checkpoint
+    from tests.models.test_brivl_image import random_official_checkpoint
     from wavbrivl import WavBriVLPipeline
     from wavbrivl.factory import TINY_WAVLM
 

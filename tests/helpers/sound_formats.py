@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from tests.eval_layouts import encode_sound, write_toy_video
+from tests.helpers.eval_layouts import encode_sound, write_toy_video
 
 SR = 16000
 # file name -> how it is written: soundfile (format, subtype) or PyAV (container format, codec, encoder rate)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.eval_layouts import (
+from tests.helpers.eval_layouts import (
     TOY_TO_DESED,
     make_clotho,
     make_desed,

@@ -22,7 +22,7 @@ from transformers import (
     WavLMModel,
 )
 
-from tests.conftest import SR, tone
+from tests.helpers.audio import SR, tone
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.factory import TINY_WAVLM

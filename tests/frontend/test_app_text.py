@@ -44,7 +44,7 @@ def test_zero_shot_classify_tab(client):
 
     from gradio_client import handle_file
 
-    wav = Path(__file__).resolve().parents[1] / "assets" / "examples" / "red-cross_-12dB.wav"
+    wav = Path(__file__).resolve().parents[2] / "assets" / "examples" / "red-cross_-12dB.wav"
     names = "blue circle, red cross, green bar"
     bars, best = client.predict(handle_file(str(wav)), 0, names, "{}", api_name="/classify")
     assert bars["data"][0][0] == "red cross" and "red cross" in best

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import tone
+from tests.helpers.audio import tone
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.errors import WeightsError

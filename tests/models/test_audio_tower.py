@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tests.conftest import tone
+from tests.helpers.audio import tone
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.factory import tiny_components
 from wavbrivl.models import WavBriVLAudioTower

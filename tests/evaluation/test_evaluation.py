@@ -1,4 +1,4 @@
-"""Evaluation harness: every task on miniature layouts (the metrics and the cache: tests/test_eval_metrics.py)."""
+"""Evaluation harness: every task on miniature layouts (metrics and cache: tests/evaluation/test_eval_metrics.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.eval_layouts import make_clotho, make_desed, make_esc50, make_us8k, make_vggsound
+from tests.helpers.eval_layouts import make_clotho, make_desed, make_esc50, make_us8k, make_vggsound
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.errors import WeightsError
@@ -139,7 +139,7 @@ def test_whole_videos_are_cut_at_the_csv_start_and_audio_only_containers_read(tm
     """A VGGSound video saved whole (named by its id) is read from the csv's start second; .m4a goes through FFmpeg."""
     import av
 
-    from tests.eval_layouts import encode_sound
+    from tests.helpers.eval_layouts import encode_sound
     from wavbrivl.evaluation.datasets import read_vggsound
     from wavbrivl.evaluation.embed import read_clip
 

@@ -16,7 +16,7 @@ from wavbrivl.models import BriVLImageTower
 from wavbrivl.models.brivl_image import grid_boxes, roi_affine
 
 # A copy of ../shared/reference/brivl-1.0-image-keys.json: the official checkpoint's image keys and shapes.
-KEYS_FILE = Path(__file__).parent / "data" / "brivl-1.0-image-keys.json"
+KEYS_FILE = Path(__file__).resolve().parents[1] / "data" / "brivl-1.0-image-keys.json"
 DTYPE_INT = ("num_batches_tracked",)
 
 

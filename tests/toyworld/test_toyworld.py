@@ -143,7 +143,7 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
     assert metrics["vqgan_psnr_db"] >= 25.0
     assert metrics["audio_to_image_class_r1"] >= 0.9
     # Generations at the set's (the app's) settings, every class x seeds 0-2, graded by the pixel judge and the CNN
-    # judge that no tower guided (tests/test_judge.py calibrates both). The paper's optimisation keeps its bars:
+    # judge that no tower guided (tests/toyworld/test_judge.py calibrates both). The optimisation keeps its bars:
     assert metrics["vqgan_judge_colour_rate"] >= 0.9
     assert metrics["vqgan_judge_one_object_rate"] >= 0.75
     assert metrics["vqgan_volume_area_spearman_min_class"] >= 0.8  # louder, bigger object: for every class

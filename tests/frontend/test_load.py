@@ -18,7 +18,7 @@ from gradio_client import Client, handle_file
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 USERS = 20
 SECONDS = float(os.environ.get("WAVBRIVL_LOAD_SECONDS", "60"))
 WARM_UP_LIMIT = 300.0  # seconds for every user's first rank + generation

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.media import make_video
+from tests.helpers.media import make_video
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.checkpoints import load_component
 from wavbrivl.configs import AudioTowerConfig
@@ -29,7 +29,7 @@ from wavbrivl.training.trainer import TrainConfig, train
 # The tiny sizes with WavLM's shipped regularisation left as it is: dropout 0.1, layerdrop, time masking on.
 SHIPPED_REGULARISATION = {k: v for k, v in TINY_WAVLM.items() if k != "apply_spec_augment"}
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_prepare_writes_shards_skips_bad_videos_and_resumes(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import SR, tone
+from tests.helpers.audio import SR, tone
 from wavbrivl import InputError, load_audio
 
 

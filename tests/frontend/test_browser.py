@@ -12,13 +12,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.sound_formats import FORMATS, forbid_ffmpeg, write_sound
+from tests.helpers.sound_formats import FORMATS, forbid_ffmpeg, write_sound
 from wavbrivl.toyworld.world import CLASSES, ToyWorld
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("WAVBRIVL_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+ARTIFACTS = Path(os.environ.get("WAVBRIVL_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -29,7 +29,7 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "examples"
 READOUT = re.compile(r"gain [+-]\d+ dB = ×\d+\.\d\d, peak (\d+\.\d\d)")  # the app's level readout of the Sound box
 ERROR_TOAST = '[data-testid="toast-body"].error'
 # Gradio 6.31's Audio upload takes a file only by an audio/* MIME type, and Chromium names these files by their

@@ -1,0 +1,1 @@
+"""What tests share: sounds, media files, dataset layouts, sound formats."""
