@@ -109,7 +109,7 @@ def test_the_loading_module_never_imports_the_pipeline():
 
 def test_only_the_loading_module_reads_the_model_variables():
     """Environment reads live in loading/sources.py, except torchrun's WORLD_SIZE and the Space's own flag."""
-    allowed = {"wavbrivl.loading.sources", "wavbrivl.training.distributed", "wavbrivl.hosting"}
+    allowed = {"wavbrivl.loading.sources", "wavbrivl.distributed", "wavbrivl.hosting"}
     assert _reads_environment(MODULES["wavbrivl.loading.sources"])  # the reader itself is seen
     readers = {name for name, path in MODULES.items() if _reads_environment(path)}
     assert readers <= allowed, sorted(readers - allowed)

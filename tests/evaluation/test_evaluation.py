@@ -167,3 +167,35 @@ def test_zero_shot_says_why_it_is_missing(layouts, tiny_pipeline, tmp_path):
 def test_evaluation_loads_no_generator(tmp_path, toy):
     pipe = WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", need_vqgan=False)
     assert pipe.vqgan is None and pipe.text_tower is not None
+
+
+@pytest.mark.parametrize("task", ["esc50", "vggsound-cmr", "desed"])
+def test_two_torchrun_ranks_write_the_same_report_as_one_process(task, layouts, tmp_path):
+    """Each rank embeds its share (whole clips, video frames, windows), unreadable clips are merged, and rank 0
+    writes a report equal to one process's."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path / "data"
+    shutil.copytree(layouts[task.removesuffix("-cmr")], root)
+    if task == "esc50":
+        sorted((root / "audio").glob("*.wav"))[3].write_bytes(b"not audio at all")
+    args = ["-m", "wavbrivl.cli", "evaluate", "--task", task, "--root", str(root), "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one")], env=env, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    launcher = ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29545"]
+    two = subprocess.run([sys.executable, *launcher, *args, "--out", str(tmp_path / "two")], env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert two.returncode == 0, two.stdout + two.stderr
+    reports = [json.loads((tmp_path / run / "report.json").read_text())["tasks"][task] for run in ("one", "two")]
+    for report in reports:
+        report.pop("when", None)
+    assert reports[0] == reports[1]
+    assert len(list((tmp_path / "two" / "cache").rglob("chunk-r1-*.npz"))) > 0  # rank 1 did embed its share
+    if task == "esc50":
+        assert reports[1]["unreadable_count"] == 1

@@ -1,4 +1,4 @@
-"""The training data path and trainer: prepare, embed-frames, train, exact resume, kill -9, 2 processes."""
+"""The trainer and its data: embed-frames, train, exact resume, kill -9, 2 processes (prepare: test_prepare.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers.media import make_video
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.checkpoints import load_component
 from wavbrivl.configs import AudioTowerConfig
@@ -23,44 +22,12 @@ from wavbrivl.factory import TINY_WAVLM, tiny_components
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
-from wavbrivl.training.prepare import prepare
 from wavbrivl.training.trainer import TrainConfig, train
 
 # The tiny sizes with WavLM's shipped regularisation left as it is: dropout 0.1, layerdrop, time masking on.
 SHIPPED_REGULARISATION = {k: v for k, v in TINY_WAVLM.items() if k != "apply_spec_augment"}
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_prepare_writes_shards_skips_bad_videos_and_resumes(tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for i in range(3):
-        make_video(videos / f"good{i}.mp4", freq=300 + 100 * i)
-    make_video(videos / "silent.mp4", audio=False)
-    (videos / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 but then nothing")
-    report = prepare(videos, tmp_path / "shards", seconds=1.0, per_shard=2)
-    assert report.samples == 3 and len(report.shards_written) == 3
-    assert set(Path(k).name for k in report.skipped_files) == {"silent.mp4", "broken.mp4"}
-    assert "no audio stream" in report.skipped_files[str(videos / "silent.mp4")]
-    samples = [s for shard in list_shards(tmp_path / "shards") for s in read_shard(shard)]
-    assert sorted(s.key for s in samples) == ["good0", "good1", "good2"]
-    assert all(len(s.audio) == 16000 and max(s.frame.size) <= 480 for s in samples)
-    again = prepare(videos, tmp_path / "shards", seconds=1.0, per_shard=2)
-    assert again.shards_written == [] and len(again.shards_skipped) == 3
-
-
-def test_prepare_with_vggsound_csv(tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    make_video(videos / "abc_000001.mp4", seconds=3.0)
-    make_video(videos / "xyz_000000.mp4")
-    make_video(videos / "unlisted.mp4")
-    csv_path = tmp_path / "vggsound.csv"
-    csv_path.write_text("abc,1,dog barking,train\nxyz,0,rain,test\n")
-    report = prepare(videos, tmp_path / "shards", csv_path=csv_path, split="train", seconds=1.0)
-    samples = [s for shard in list_shards(tmp_path / "shards") for s in read_shard(shard)]
-    assert report.samples == 1 and samples[0].meta["label"] == "dog barking" and samples[0].meta["start"] == 1.0
 
 
 def _toy_shards(folder: Path, tower, count: int, per_shard: int, seed: int) -> Path:

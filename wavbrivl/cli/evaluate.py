@@ -14,10 +14,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Run one benchmark task on its official layout and merge the result into the report."""
     from tqdm import tqdm
 
+    from wavbrivl.distributed import init_distributed, local_device
     from wavbrivl.evaluation import EvalConfig, run_task, update_report
     from wavbrivl.evaluation.probe import ProbeConfig
     from wavbrivl.evaluation.tasks import ZERO_SHOT_TEMPLATES
 
+    rank, world = init_distributed()  # under torchrun: each rank embeds its share, rank 0 writes the report
+    if world > 1 and args.device is None:
+        args.device = str(local_device())
     pipe = load(args, need_vqgan=False)
     config = EvalConfig(
         task=args.task,
@@ -35,8 +39,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="clip", file=sys.stderr))
-        bar.n = done
+        """Rank 0's bar for the whole job: its own share times the ranks (the shares differ by one clip at most)."""
+        if rank != 0:
+            return
+        bar = bars.get(stage) or bars.setdefault(
+            stage, tqdm(total=total * world, desc=stage, unit="clip", file=sys.stderr)
+        )
+        bar.n = done * world
         bar.refresh()
 
     try:
@@ -44,6 +53,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     finally:
         for bar in bars.values():
             bar.close()
+    if rank != 0:
+        return 0
     json_path, md_path = update_report(args.out, result, {"preset": pipe.preset, **_model_sources(pipe)})
     print(json.dumps(result["metrics"], indent=2))
     print(f"report: {md_path} and {json_path}", file=sys.stderr)

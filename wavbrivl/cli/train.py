@@ -9,7 +9,7 @@ from pathlib import Path
 from wavbrivl.cli.common import add_model_args, load
 from wavbrivl.configs import BRIVL_TOKENIZER
 from wavbrivl.errors import InputError, WavBriVLError
-from wavbrivl.loading import load_preset
+from wavbrivl.loading import argument_choice, load_preset
 
 
 def cmd_convert_brivl(args: argparse.Namespace) -> int:
@@ -25,53 +25,55 @@ def cmd_convert_brivl(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    """Videos into WebDataset shards of (clip audio, one frame, meta)."""
+    """Videos into WebDataset shards of (clip audio, one frame, meta); under torchrun each rank writes its share."""
     from tqdm import tqdm
 
-    from wavbrivl.training.prepare import REPORT_NAME, find_videos, prepare
+    from wavbrivl.distributed import init_distributed
+    from wavbrivl.training.prepare import REPORT_NAME, ClipSettings, find_videos, prepare
 
+    rank, world = init_distributed()
     total = len(find_videos(args.videos, args.csv, args.split))
-    with tqdm(total=total, desc="preparing", unit="video") as bar:
+    settings = ClipSettings(args.seconds, args.frame, args.max_side, args.seed)
+    with tqdm(total=total, desc="preparing", unit="video", disable=rank != 0) as bar:
         report = prepare(
-            args.videos,
-            args.out,
-            args.csv,
-            args.split,
-            args.seconds,
-            args.frame,
-            args.max_side,
-            args.per_shard,
-            args.seed,
-            progress=bar.update,
+            args.videos, args.out, args.csv, args.split, settings, args.per_shard, args.workers,
+            progress=lambda done: bar.update(done - bar.n),
+        )  # fmt: skip
+    if rank == 0:
+        print(
+            f"{report.samples} clips in {len(report.shards_written)} new shards "
+            f"({len(report.shards_skipped)} finished shards skipped, {world} process(es)); "
+            f"{len(report.skipped_files)} videos skipped, see {Path(args.out) / REPORT_NAME}"
         )
-    print(
-        f"{report.samples} clips written in {len(report.shards_written)} new shards "
-        f"({len(report.shards_skipped)} finished shards skipped); {len(report.skipped_files)} videos skipped, "
-        f"see {Path(args.out) / REPORT_NAME}"
-    )
     return 0
 
 
 def cmd_embed_frames(args: argparse.Namespace) -> int:
-    """Embed every frame once with the frozen image tower and store it beside the sample."""
+    """Embed every frame once with the frozen image tower and store it beside the sample (each rank its share)."""
     from tqdm import tqdm
 
+    from wavbrivl.data.shards import list_shards
+    from wavbrivl.distributed import init_distributed, local_device
     from wavbrivl.factory import load_image_tower
-    from wavbrivl.pipeline import default_device
     from wavbrivl.training.embed_frames import embed_frames
 
-    device = args.device or default_device()
+    rank, world = init_distributed()
+    device = args.device or local_device()
     if args.tower in ("brivl", "clip"):
-        spec = load_preset(args.tower).spec("image", args.image_weights)
+        chosen = argument_choice(args.tower, image=args.image_weights).image  # the flag, else $WAVBRIVL_IMAGE
+        spec = load_preset(args.tower).spec("image", chosen)
         tower, _ = load_image_tower(str(spec), args.tower)
     else:
         from wavbrivl.pipeline import WavBriVLPipeline
 
-        tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu").image_tower
+        tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu", need_vqgan=False).image_tower
     tower = tower.to(device)
-    with tqdm(desc="embedding frames", unit="frame") as bar:
-        written = embed_frames(args.shards, tower, args.out, args.batch_size, args.tower, progress=bar.update)
-    print(f"{len(written)} shards with frame embeddings")
+    total = len(list_shards(args.shards))
+    with tqdm(total=total, desc="embedding frames", unit="shard", disable=rank != 0) as bar:
+        written = embed_frames(args.shards, tower, args.out, args.batch_size, args.tower,
+                               progress=lambda done: bar.update(done - bar.n), workers=args.workers)  # fmt: skip
+    if rank == 0:
+        print(f"{len(written)} shards with frame embeddings ({world} process(es))")
     return 0
 
 
@@ -184,6 +186,7 @@ def add_prepare_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-side", type=int, default=480)
     p.add_argument("--per-shard", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=0, help="processes decoding videos (per rank under torchrun)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_prepare)
 
@@ -196,7 +199,8 @@ def add_embed_frames_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-weights", default=None)
     p.add_argument("--out", default=None, help="write shards here (default: in place)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", default=None)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers decoding frames (per rank)")
+    p.add_argument("--device", default=None, help="default: this rank's GPU, else the CPU")
     p.set_defaults(func=cmd_embed_frames)
 
 

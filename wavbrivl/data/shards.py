@@ -67,7 +67,7 @@ def write_shard(path: str | Path, samples: Iterable[Sample]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
     count = 0
-    with wds.TarWriter(str(tmp)) as sink:
+    with wds.TarWriter(str(tmp), mtime=0) as sink:  # a fixed time: the same samples give the same bytes
         for sample in samples:
             sink.write(encode_sample(sample))
             count += 1
@@ -99,7 +99,9 @@ def read_shard(path: str | Path, frames: bool = True) -> Iterator[Sample]:
     """Iterate the samples of one shard in stored order."""
     import webdataset as wds
 
-    # every process reads the shard it is given: splitting across processes is the caller's job
-    dataset = wds.WebDataset(str(path), shardshuffle=False, empty_check=False, nodesplitter=_all_shards)
+    # every process (and DataLoader worker) reads the shard it is given: splitting the work is the caller's job
+    dataset = wds.WebDataset(
+        str(path), shardshuffle=False, empty_check=False, nodesplitter=_all_shards, workersplitter=_all_shards
+    )
     for record in dataset:
         yield decode_record(record, frames)

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from wavbrivl.distributed import barrier
+
 
 def model_fingerprint(*modules: nn.Module | None, extra: dict | None = None) -> str:
     """A short hash of the modules' configs and weights (per tensor: name, shape, sum, abs-sum) plus settings."""
@@ -30,21 +32,45 @@ def model_fingerprint(*modules: nn.Module | None, extra: dict | None = None) -> 
 
 
 class EmbeddingStore:
-    """id -> vector, persisted as chunk-NNNNN.npz files (written atomically) in one folder per model and kind."""
+    """id -> vector, persisted as chunk-NNNNN.npz files (written atomically) in one folder per model and kind.
 
-    def __init__(self, folder: str | Path) -> None:
+    Under torchrun each rank computes its share of what is missing and writes chunk-rR-NNNNN.npz files of its own;
+    after a barrier every rank reads the others' chunks (`reload`), so all end with the same vectors.
+    """
+
+    def __init__(self, folder: str | Path, rank: int = 0, world: int = 1) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.rank, self.world = rank, world
+        self.prefix = f"chunk-r{rank}-" if world > 1 else "chunk-"
         self._vectors: dict[str, np.ndarray] = {}
+        self._read: set[Path] = set()
         self._chunks = 0
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the chunks written since (by this or another process); a damaged one is dropped, never trusted."""
         for path in sorted(self.folder.glob("chunk-*.npz")):
+            if path in self._read or path.name.endswith(".tmp.npz"):
+                continue
             try:
                 with np.load(path, allow_pickle=False) as data:
                     self._vectors.update(zip(data["ids"].tolist(), data["embeddings"]))
             except Exception:  # noqa: BLE001 - a damaged chunk is recomputed, never trusted
-                path.unlink(missing_ok=True)
+                if path.name.startswith(self.prefix):
+                    path.unlink(missing_ok=True)
                 continue
-            self._chunks += 1
+            self._read.add(path)
+
+    def share(self, todo: Sequence[str]) -> list[str]:
+        """This process's share of the ids to compute: every world-th, from its rank."""
+        return list(todo)[self.rank :: self.world]
+
+    def sync(self) -> None:
+        """Wait for every process, then read what they stored (nothing to do in a one-process run)."""
+        barrier(self.world)
+        if self.world > 1:
+            self.reload()
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -55,14 +81,15 @@ class EmbeddingStore:
     def add(self, ids: Sequence[str], embeddings: np.ndarray) -> None:
         """Store a chunk of vectors (one new file)."""
         embeddings = np.asarray(embeddings, dtype=np.float32)
-        path = self.folder / f"chunk-{self._chunks:05d}.npz"
+        path = self.folder / f"{self.prefix}{self._chunks:05d}.npz"
         while path.exists():
             self._chunks += 1
-            path = self.folder / f"chunk-{self._chunks:05d}.npz"
+            path = self.folder / f"{self.prefix}{self._chunks:05d}.npz"
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, ids=np.array(list(ids)), embeddings=embeddings)
         os.replace(tmp, path)
         self._chunks += 1
+        self._read.add(path)
         self._vectors.update(zip(ids, embeddings))
 
     def get(self, ids: Sequence[str]) -> np.ndarray:
@@ -84,9 +111,9 @@ class EmbeddingStore:
         """Compute the vectors not stored yet (chunk by chunk, each saved at once) and return all of ids'.
 
         compute may return NaN rows for ids it could not embed: those are not stored (a later run tries
-        them again) and come back as NaN rows.
+        them again) and come back as NaN rows. Under torchrun each rank computes its share, then all sync.
         """
-        todo = [i for i in dict.fromkeys(ids) if i not in self._vectors]
+        todo = self.share([i for i in dict.fromkeys(ids) if i not in self._vectors])
         dim = None
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
@@ -97,6 +124,7 @@ class EmbeddingStore:
                 self.add([i for i, ok in zip(part, good) if ok], vectors[good])
             if progress is not None:
                 progress(min(start + chunk, len(todo)), len(todo))
-        if dim is None:
-            return self.get(ids)
+        self.sync()
+        stored = [i for i in ids if i in self._vectors]
+        dim = len(self._vectors[stored[0]]) if stored else (dim or 1)  # nothing stored: NaN rows of any width
         return self.get_or_nan(ids, dim)

@@ -17,6 +17,7 @@ from wavbrivl.data.video import (
     extract_clip,
     read_audio_track,
 )
+from wavbrivl.distributed import init_distributed, merged
 from wavbrivl.errors import InputError
 from wavbrivl.evaluation.cache import EmbeddingStore, model_fingerprint
 from wavbrivl.evaluation.datasets import ClipItem
@@ -44,6 +45,7 @@ class Embedder:
 
     def __init__(self, pipe, cache: str | Path, dataset: str, progress: Progress | None = None) -> None:
         self.pipe, self.progress = pipe, progress
+        self.rank, self.world = init_distributed()  # under torchrun each rank embeds its share of every stage
         self.root = Path(cache) / dataset
         self.skipped: dict[str, str] = {}  # id -> why the clip could not be used
         self._stores: dict[Path, EmbeddingStore] = {}
@@ -52,7 +54,7 @@ class Embedder:
         """One store per folder for the Embedder's life (each is read from disk once)."""
         folder = Path(folder)
         if folder not in self._stores:
-            self._stores[folder] = EmbeddingStore(folder)
+            self._stores[folder] = EmbeddingStore(folder, self.rank, self.world)
         return self._stores[folder]
 
     # Folders are named by a fingerprint of the weights, so a changed model never reads stale vectors;
@@ -78,6 +80,10 @@ class Embedder:
     def _report(self, stage: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: self.progress(stage, done, total)) if self.progress else None
 
+    def _synced_skips(self) -> None:
+        """Every rank's unreadable clips, known to all (after a stage every rank has finished)."""
+        self.skipped = merged(self.skipped, self.world)
+
     def _readable(self, items: Sequence[ClipItem], load: Callable[[ClipItem], object]) -> dict[str, object]:
         loaded = {}
         for item in items:
@@ -101,26 +107,26 @@ class Embedder:
             return out
 
         vectors = store.fill([it.id for it in items], compute, progress=self._report("audio embeddings"))
+        self._synced_skips()
         return _keep_finite(items, vectors)
 
     def windows(self, items: Sequence[ClipItem], window: float, seconds: float) -> dict[str, np.ndarray]:
         """Per item, the embeddings (W, D) of its consecutive windows of `window` seconds."""
         store = self._store(f"{self.audio_dir}-{seconds:g}s-windows-{window:g}s")
-        out: dict[str, np.ndarray] = {}
         report = self._report("window embeddings")
-        for n, item in enumerate(items):
-            keys = store_keys(store, item.id)
-            if not keys:
-                clips = self._readable([item], lambda it: read_clip(it, seconds))
-                if not clips:
-                    continue
+        mine = store.share([item for item in items if not store_keys(store, item.id)])
+        for n, item in enumerate(mine):
+            clips = self._readable([item], lambda it: read_clip(it, seconds))
+            if clips:
                 parts = windows(clips[item.id].waveform, window)  # type: ignore[attr-defined]
                 keys = [f"{item.id}@{k:04d}" for k in range(len(parts))]
                 store.add(keys, self.pipe.embed_audio([(SAMPLE_RATE, p) for p in parts]).embeddings.numpy())
-            out[item.id] = store.get(keys)
             if report:
-                report(n + 1, len(items))
-        return out
+                report(n + 1, len(mine))
+        store.sync()
+        self._synced_skips()
+        found = {item.id: store_keys(store, item.id) for item in items}
+        return {item_id: store.get(keys) for item_id, keys in found.items() if keys}
 
     def audio_and_frames(
         self, items: Sequence[ClipItem], seconds: float
@@ -130,7 +136,7 @@ class Embedder:
         frame_store = self._store(f"{self.image_dir}-frames-{seconds:g}s")
         tower = self.pipe.image_tower
         by_id = {item.id: item for item in items}
-        todo = [it.id for it in items if it.id not in frame_store or it.id not in audio_store]
+        todo = audio_store.share([it.id for it in items if it.id not in frame_store or it.id not in audio_store])
         report = self._report("audio and frame embeddings")
         for start in range(0, len(todo), 16):
             ids = todo[start : start + 16]
@@ -147,6 +153,9 @@ class Embedder:
                 frame_store.add(new_frames, frames)
             if report:
                 report(min(start + 16, len(todo)), len(todo))
+        audio_store.sync()
+        frame_store.reload()
+        self._synced_skips()
         kept = [it for it in items if it.id in frame_store and it.id in audio_store]
         if not kept:
             return kept, np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
@@ -159,12 +168,13 @@ class Embedder:
         keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
         lookup = dict(zip(keys, texts))
         with torch.no_grad():
-            return store.fill(
+            vectors = store.fill(
                 keys,
                 lambda ks: self.pipe.embed_text([lookup[k] for k in ks]).numpy(),
                 chunk=256,
                 progress=self._report("text embeddings"),
             )
+        return vectors
 
 
 def store_keys(store: EmbeddingStore, item_id: str) -> list[str]:

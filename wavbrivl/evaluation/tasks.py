@@ -300,6 +300,6 @@ def run_task(pipe, config: EvalConfig, progress: Progress | None = None) -> dict
         "root": str(data.root),
         "metrics": metrics,
         "missing_media": len(data.missing),
-        "unreadable": dict(list(embedder.skipped.items())[:20]),
+        "unreadable": dict(sorted(embedder.skipped.items())[:20]),
         "unreadable_count": len(embedder.skipped),
     }

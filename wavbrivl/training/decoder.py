@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from diffusers.training_utils import EMAModel
 
 from wavbrivl.configs import EmbeddingDecoderConfig
+from wavbrivl.distributed import average_gradients
 from wavbrivl.models import VQGAN, EmbeddingDecoder
-from wavbrivl.training.distributed import average_gradients
 
 
 @dataclass

@@ -1,7 +1,14 @@
-"""`wavbrivl embed-frames`: run the frozen image tower once over every shard's frames and store the embeddings."""
+"""`wavbrivl embed-frames`: run the frozen image tower once over every shard's frames and store the embeddings.
+
+Under torchrun, rank r embeds the shards k with k % world == r on its own device; DataLoader workers decode and
+preprocess the JPEG frames while the tower runs (bf16 autocast on GPUs, fp32 on the CPU). A shard is embedded
+whole by one process in fixed batches, so its vectors do not depend on how many processes ran. Done shards are
+skipped, so a crashed run resumes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,32 +16,62 @@ import numpy as np
 import torch
 
 from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
+from wavbrivl.distributed import JobProgress, barrier, init_distributed
 from wavbrivl.models import ImageTower
 
 
-def _embedded(
-    samples: Iterator[Sample], tower: ImageTower, batch_size: int, device: torch.device, tower_name: str
-) -> Iterator[Sample]:
-    batch: list[Sample] = []
+class ShardFrames(torch.utils.data.IterableDataset):
+    """One shard's samples with their frames preprocessed for the tower; worker w of n takes every n-th sample,
+    so the DataLoader (which takes from its workers in turn) gives them back in the stored order."""
+
+    def __init__(self, shard: Path, preprocess: Callable) -> None:
+        self.shard, self.preprocess = shard, preprocess
+
+    def __iter__(self) -> Iterator[tuple[Sample, torch.Tensor | None]]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        for i, sample in enumerate(read_shard(self.shard)):
+            if i % workers == worker:  # a frame-less sample keeps its turn (None), so the order holds
+                yield sample, (self.preprocess([sample.frame])[0] if sample.frame is not None else None)
+
+
+def _as_is(item):
+    return item
+
+
+def _embed_shard(shard: Path, tower: ImageTower, batch_size: int, workers: int, tower_name: str) -> Iterator[Sample]:
+    """The shard's samples with frames, each with its frame's embedding (float32) and the tower's name."""
+    device = next(tower.parameters()).device
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    loader = torch.utils.data.DataLoader(ShardFrames(shard, tower.preprocess), batch_size=None,
+                                         num_workers=workers, collate_fn=_as_is)  # fmt: skip
+    batch: list[tuple[Sample, torch.Tensor]] = []
 
     def flush() -> Iterator[Sample]:
-        with torch.no_grad():
-            pixels = tower.preprocess([s.frame for s in batch]).to(device)
-            embeds = tower.encode_pixels(pixels).float().cpu().numpy()
-        for sample, emb in zip(batch, embeds):
+        with torch.no_grad(), autocast:
+            embeds = tower.encode_pixels(torch.stack([p for _, p in batch]).to(device)).float().cpu().numpy()
+        for (sample, _), emb in zip(batch, embeds):
             sample.embedding = emb.astype(np.float32)
             sample.meta["image_tower"] = tower_name
             yield sample
         batch.clear()
 
-    for sample in samples:
-        if sample.frame is None:
+    for sample, pixels in loader:
+        if pixels is None:
             continue
-        batch.append(sample)
+        batch.append((sample, pixels))
         if len(batch) == batch_size:
             yield from flush()
     if batch:
         yield from flush()
+
+
+def _done(shard: Path, target: Path) -> bool:
+    """Whether the target already holds this shard with embeddings (a copy elsewhere, or the shard itself)."""
+    if target != shard:
+        return target.is_file()
+    first = next(read_shard(shard, frames=False), None)
+    return first is not None and first.embedding is not None
 
 
 def embed_frames(
@@ -44,23 +81,24 @@ def embed_frames(
     batch_size: int = 32,
     tower_name: str = "image_tower",
     progress: Callable[[int], None] | None = None,
+    workers: int = 0,
 ) -> list[Path]:
-    """Write each shard again with emb.npy per sample (into out, or in place); done shards are skipped."""
-    device = next(tower.parameters()).device
+    """Write this process's shards again with emb.npy per sample (into out, or in place); done shards are skipped.
+
+    Returns every shard of the job (all ranks'). progress(n) is told the whole job's count of shards done so far
+    (every rank's), on rank 0.
+    """
+    rank, world = init_distributed()
     tower.eval()
-    written = []
-    for shard in list_shards(shards):
-        target = Path(out) / shard.name if out else shard
-        if target.is_file() and target != shard:
-            written.append(target)
+    found = list_shards(shards)
+    targets = [Path(out) / shard.name if out else shard for shard in found]
+    job = JobProgress((Path(out) if out else found[0].parent) / ".embed-frames", rank, world, progress)
+    for k, (shard, target) in enumerate(zip(found, targets)):
+        if k % world != rank:
             continue
-        first = next(read_shard(shard, frames=False), None)
-        if target == shard and first is not None and first.embedding is not None:
-            written.append(target)
-            continue
-        samples = list(_embedded(read_shard(shard), tower, batch_size, device, tower_name))
-        write_shard(target, samples)
-        written.append(target)
-        if progress:
-            progress(len(samples))
-    return written
+        if not _done(shard, target):
+            write_shard(target, list(_embed_shard(shard, tower, batch_size, workers, tower_name)))
+        job.add(1)
+    job.finish()
+    barrier(world)
+    return targets

@@ -1,19 +1,30 @@
-"""`wavbrivl prepare`: videos (and an optional VGGSound csv) into WebDataset shards of clip audio and one frame."""
+"""`wavbrivl prepare`: videos (and an optional VGGSound csv) into WebDataset shards of clip audio and one frame.
+
+Shard k holds the videos k * per_shard ... (k + 1) * per_shard - 1 of the sorted list, whoever writes it: under
+torchrun, rank r writes the shards k with k % world == r, and `--workers N` DataLoader workers decode its videos
+in parallel, so the shards do not depend on how many processes ran. A finished shard (its tar and its record in
+`.prepare/`) is never redone; rank 0 merges every shard's record into one `prepare-report.json`.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import torch
 
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
 from wavbrivl.data.video import VIDEO_SUFFIXES, extract_clip
+from wavbrivl.distributed import JobProgress, barrier, init_distributed
 from wavbrivl.errors import InputError
 
 REPORT_NAME = "prepare-report.json"
+RECORDS = ".prepare"  # one record per finished shard: its sample count and its skipped videos
 
 
 @dataclass
@@ -24,6 +35,16 @@ class VideoEntry:
     start: float | None = None
     label: str | None = None
     split: str | None = None
+
+
+@dataclass
+class ClipSettings:
+    """How each video becomes a sample: clip length, which frame, the frame's size, the seed of random choices."""
+
+    seconds: float = 10.0
+    frame: str = "middle"
+    max_side: int = 480
+    seed: int = 0
 
 
 @dataclass
@@ -75,57 +96,104 @@ def find_videos(folder: str | Path, csv_path: str | Path | None = None, split: s
     return entries
 
 
+class VideoClips(torch.utils.data.Dataset):
+    """Numbered videos, each decoded (in a DataLoader worker) into a Sample, or the reason it was skipped."""
+
+    def __init__(self, items: list[tuple[int, VideoEntry]], settings: ClipSettings) -> None:
+        self.items, self.settings = items, settings
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[int, Sample | str]:
+        index, entry = self.items[i]
+        s = self.settings
+        rng = random.Random(s.seed * 1_000_003 + index)  # the video's own: the same whichever process decodes it
+        try:
+            clip = extract_clip(entry.path, s.seconds, entry.start, s.frame, s.max_side, rng)
+        except InputError as err:
+            return index, str(err)
+        meta = {"video": entry.path.name, "start": clip.start, "frame_time": clip.frame_time, "label": entry.label,
+                "split": entry.split}  # fmt: skip
+        return index, Sample(entry.path.stem, clip.audio, clip.frame, meta)
+
+
+def _as_is(item: tuple[int, Sample | str]) -> tuple[int, Sample | str]:
+    return item
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write JSON under a temporary name, then rename it: a crash never leaves half a record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
 def prepare(
     videos: str | Path,
     out: str | Path,
     csv_path: str | Path | None = None,
     split: str | None = None,
-    seconds: float = 10.0,
-    frame: str = "middle",
-    max_side: int = 480,
+    settings: ClipSettings | None = None,
     per_shard: int = 500,
-    seed: int = 0,
+    workers: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> PrepareReport:
-    """Write shards of per_shard videos each; finished shards are skipped on a re-run; bad videos are listed."""
+    """Write this process's shards (all of them without torchrun); finished shards are skipped; bad videos listed.
+
+    workers > 0 decodes videos in that many DataLoader worker processes. progress(n) is told the whole job's
+    count of videos done so far (every rank's), on rank 0.
+    """
+    settings = settings or ClipSettings()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    rank, world = init_distributed()
     entries = find_videos(videos, csv_path, split)
-    report_path = out / REPORT_NAME
+    shards = range((len(entries) + per_shard - 1) // per_shard)
+    mine = [k for k in shards if k % world == rank]
+    done = {k for k in mine if (out / SHARD_PATTERN.format(k)).is_file() and _record(out, k).is_file()}
+    todo = [k for k in mine if k not in done]
+    job = JobProgress(out / RECORDS, rank, world, progress)
+    job.add(sum(len(entries[k * per_shard : (k + 1) * per_shard]) for k in done))
+    items = [(i, entries[i]) for k in todo for i in range(k * per_shard, min((k + 1) * per_shard, len(entries)))]
+    loader = torch.utils.data.DataLoader(VideoClips(items, settings), batch_size=None, num_workers=workers,
+                                         collate_fn=_as_is)  # fmt: skip
+    results = iter(loader)
+    for k in todo:
+        samples: list[Sample] = []
+        skipped: dict[str, str] = {}
+        for _ in range(min(per_shard, len(entries) - k * per_shard)):
+            index, result = next(results)
+            if isinstance(result, str):
+                skipped[str(entries[index].path)] = result
+            else:
+                samples.append(result)
+            job.add(1)
+        write_shard(out / SHARD_PATTERN.format(k), samples)
+        _write_json(_record(out, k), {"samples": len(samples), "skipped_files": skipped, "written": True})
+    job.finish(skipped_shards=sorted(done))
+    barrier(world)
+    report = _merge(out, shards, {k for r in range(world) for k in job.read(r).get("skipped_shards", [])})
+    if rank == 0:
+        _write_json(out / REPORT_NAME, asdict(report))
+    return report
+
+
+def _record(out: Path, shard: int) -> Path:
+    return out / RECORDS / (Path(SHARD_PATTERN.format(shard)).stem + ".json")
+
+
+def _merge(out: Path, shards: range, skipped_here: set[int]) -> PrepareReport:
+    """The whole job's report from every shard's record (shards some rank found finished count as skipped)."""
     report = PrepareReport()
-    if report_path.is_file():
-        report.skipped_files = json.loads(report_path.read_text()).get("skipped_files", {})
-    for index in range(0, len(entries), per_shard):
-        shard = out / SHARD_PATTERN.format(index // per_shard)
-        group = entries[index : index + per_shard]
-        if shard.is_file():
-            report.shards_skipped.append(shard.name)
-            if progress:
-                progress(len(group))
+    for k in shards:
+        path = _record(out, k)
+        if not path.is_file():  # another rank's shard that failed to finish
             continue
-        rng = random.Random(seed * 1_000_003 + index)
-
-        def samples(group: list[VideoEntry] = group, rng: random.Random = rng):
-            for entry in group:
-                try:
-                    clip = extract_clip(entry.path, seconds, entry.start, frame, max_side, rng)
-                except InputError as err:
-                    report.skipped_files[str(entry.path)] = str(err)
-                else:
-                    meta = {
-                        "video": entry.path.name,
-                        "start": clip.start,
-                        "frame_time": clip.frame_time,
-                        "label": entry.label,
-                        "split": entry.split,
-                    }
-                    report.samples += 1
-                    yield Sample(entry.path.stem, clip.audio, clip.frame, meta)
-                if progress:
-                    progress(1)
-
-        write_shard(shard, samples())
-        report.shards_written.append(shard.name)
-        report_path.write_text(json.dumps(report.__dict__, indent=2))
-    report_path.write_text(json.dumps(report.__dict__, indent=2))
+        record = json.loads(path.read_text())
+        name = SHARD_PATTERN.format(k)
+        (report.shards_skipped if k in skipped_here else report.shards_written).append(name)
+        report.samples += record["samples"]
+        report.skipped_files.update(record["skipped_files"])
     return report

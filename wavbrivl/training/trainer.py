@@ -18,9 +18,9 @@ from torch import nn
 from wavbrivl.checkpoints import load_component, save_component
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.data.shards import list_shards
+from wavbrivl.distributed import atomic_save, average_gradients, init_distributed
 from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models import WavBriVLAudioTower
-from wavbrivl.training.distributed import atomic_save, average_gradients, init_distributed
 from wavbrivl.training.loss import ContrastiveLoss, EmbeddingQueue
 from wavbrivl.training.record import (
     RECORD_KEY,
