@@ -34,7 +34,7 @@ DEPARTURES: tuple[tuple[str, str, str, str], ...] = (
         (
             "WavLM is nearly gain-blind, so without it the volume study cannot work: 0.25× and 4× of one clip embed "
             "differently, and this input carries over 10× more of that difference than WavLM alone "
-            "(`tests/test_audio_tower.py`); turn it off with `AudioTowerConfig(loudness_features=False)`"
+            "(`tests/models/test_audio_tower.py`); turn it off with `AudioTowerConfig(loudness_features=False)`"
         ),
     ),
     (

@@ -3,7 +3,7 @@
 It names one of the world's classes, or OTHER for pictures that are none of them (scattered blobs, stripes,
 shuffled tiles, several pieces). It is trained on a world seed of its own, with blur, noise and colour jitter so
 that soft generated pictures are judged by their shape and colour rather than their sharpness. Its weights ship
-in wavbrivl/assets/judge (`wavbrivl toyworld train-judge` rebuilds them); tests/test_judge.py calibrates it.
+in wavbrivl/assets/judge (`wavbrivl toyworld train-judge` rebuilds them); tests/toyworld/test_judge.py calibrates it.
 """
 
 from __future__ import annotations

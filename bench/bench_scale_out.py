@@ -1,0 +1,85 @@
+"""Data preparation throughput on this machine: `prepare` with DataLoader workers against one process, on the
+project's own test videos, and `embed-frames` images per second with the toy set's image tower and a full-size
+BriVL tower (random weights, the real architecture's cost). One run, ratios from the same run.
+
+    python -m bench.bench_scale_out [--videos 64] [--seconds 4] [--frames 96]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from bench.common import machine
+from tests.helpers.media import make_video
+from wavbrivl import WavBriVLPipeline
+from wavbrivl.data.shards import Sample, write_shard
+from wavbrivl.factory import full_size_components
+from wavbrivl.loading import TOYWORLD_DIR
+from wavbrivl.toyworld import ToyWorld
+from wavbrivl.training.embed_frames import embed_frames
+from wavbrivl.training.prepare import ClipSettings, prepare
+
+
+def prepare_rates(folder: Path, videos: int, seconds: float) -> dict[int, float]:
+    """Videos per second of `prepare` with 0 (one process), 1 and 2 DataLoader workers, into fresh folders."""
+    source = folder / "videos"
+    source.mkdir()
+    for i in range(videos):
+        make_video(source / f"v{i:04d}.mp4", seconds=seconds, freq=200 + 10 * i, fps=25)
+    rates = {}
+    for workers in (0, 1, 2):
+        out = folder / f"shards-{workers}"
+        start = time.perf_counter()
+        report = prepare(source, out, settings=ClipSettings(seconds=seconds - 1), per_shard=16, workers=workers)
+        rates[workers] = report.samples / (time.perf_counter() - start)
+        shutil.rmtree(out)
+    return rates
+
+
+def embed_rates(folder: Path, frames: int) -> dict[str, float]:
+    """Frames per second of `embed-frames` (batch 16) for each tower, with 0 and 2 decoding workers."""
+    raw = folder / "raw"
+    examples = ToyWorld(5).examples(0, frames)
+    for k in range(0, frames, 32):
+        samples = [
+            Sample(f"f{k + i}", e.audio, e.image.resize((256, 256)), {}) for i, e in enumerate(examples[k : k + 32])
+        ]
+        write_shard(raw / f"shard-{k // 32:06d}.tar", samples)
+    towers = {
+        "toy": WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", need_vqgan=False).image_tower,
+        "full-size BriVL": full_size_components()[1],
+    }
+    rates = {}
+    for name, tower in towers.items():
+        for workers in (0, 2):
+            out = folder / f"emb-{name}-{workers}"
+            start = time.perf_counter()
+            embed_frames(raw, tower, out, batch_size=16, workers=workers)
+            rates[f"{name}, {workers} workers"] = frames / (time.perf_counter() - start)
+            shutil.rmtree(out)
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--videos", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--frames", type=int, default=96)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rates = prepare_rates(Path(tmp), args.videos, args.seconds)
+        for workers, rate in rates.items():
+            print(f"prepare, {workers} workers: {rate:.2f} videos/s ({rate / rates[0]:.2f}x one process)")
+        for name, rate in embed_rates(Path(tmp), args.frames).items():
+            print(f"embed-frames, {name}: {rate:.1f} frames/s")
+    print(machine(), f"torch threads {torch.get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()
