@@ -214,6 +214,7 @@ def _decoder_args(toy_data, out: Path, steps: int, *extra: str) -> list[str]:
     return [*args, "--steps", str(steps), "--batch-size", "8", "--checkpoint-every", "2", "--log-every", "1", *extra]
 
 
+@pytest.mark.slow
 def test_train_decoder_on_shards_resumes_exactly_and_joins_the_set(toy_data, tmp_path):
     from wavbrivl.cli import main
 
