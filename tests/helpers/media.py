@@ -9,14 +9,17 @@ import av
 import numpy as np
 
 
-def make_video(path: Path, seconds: float = 2.0, audio: bool = True, freq: float = 440.0, fps: int = 10) -> Path:
-    """An mpeg4 + aac video: a brightening grey picture and a sine tone."""
+def make_video(
+    path: Path, seconds: float = 2.0, audio: bool = True, freq: float = 440.0, fps: int = 10, size=(64, 48)
+) -> Path:
+    """An mpeg4 + aac video: a brightening grey picture (width x height) and a sine tone."""
+    width, height = size
     with av.open(str(path), "w") as out:
         video = out.add_stream("mpeg4", rate=fps)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         sound = out.add_stream("aac", rate=22050) if audio else None
         for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 10) % 255, np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), (i * 10) % 255, np.uint8), format="rgb24")
             for packet in video.encode(frame):
                 out.mux(packet)
         if sound is not None:

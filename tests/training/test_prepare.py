@@ -75,7 +75,7 @@ def test_workers_write_the_same_bytes_as_one_process(videos, tmp_path):
 def test_a_crashed_run_resumes_without_redoing_a_finished_shard(videos, tmp_path, monkeypatch):
     prepare(videos, tmp_path / "whole", settings=ONE_SECOND, per_shard=2)
     written: list[str] = []
-    real_write = shard_io.write_shard
+    real_write = shard_io.write_records
 
     def crash_on_the_third(path, samples):
         if len(written) == 2:
@@ -83,12 +83,12 @@ def test_a_crashed_run_resumes_without_redoing_a_finished_shard(videos, tmp_path
         written.append(Path(path).name)
         return real_write(path, samples)
 
-    monkeypatch.setattr(prepare_module, "write_shard", crash_on_the_third)
+    monkeypatch.setattr(prepare_module, "write_records", crash_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         prepare(videos, tmp_path / "resumed", settings=ONE_SECOND, per_shard=2)
     first = list(written)
     written.clear()
-    monkeypatch.setattr(prepare_module, "write_shard", lambda path, samples: (written.append(Path(path).name),
+    monkeypatch.setattr(prepare_module, "write_records", lambda path, samples: (written.append(Path(path).name),
                                                                              real_write(path, samples))[1])  # fmt: skip
     report = prepare(videos, tmp_path / "resumed", settings=ONE_SECOND, per_shard=2)
     assert first == ["shard-000000.tar", "shard-000001.tar"]

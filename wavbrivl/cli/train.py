@@ -50,6 +50,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_embed_frames(args: argparse.Namespace) -> int:
     """Embed every frame once with the frozen image tower and store it beside the sample (each rank its share)."""
+    import torch
     from tqdm import tqdm
 
     from wavbrivl.data.shards import list_shards
@@ -68,10 +69,11 @@ def cmd_embed_frames(args: argparse.Namespace) -> int:
 
         tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu", need_vqgan=False).image_tower
     tower = tower.to(device)
+    workers = args.workers if args.workers is not None else (2 if torch.device(device).type == "cuda" else 0)
     total = len(list_shards(args.shards))
     with tqdm(total=total, desc="embedding frames", unit="shard", disable=rank != 0) as bar:
         written = embed_frames(args.shards, tower, args.out, args.batch_size, args.tower,
-                               progress=lambda done: bar.update(done - bar.n), workers=args.workers)  # fmt: skip
+                               progress=lambda done: bar.update(done - bar.n), workers=workers)  # fmt: skip
     if rank == 0:
         print(f"{len(written)} shards with frame embeddings ({world} process(es))")
     return 0
@@ -199,7 +201,10 @@ def add_embed_frames_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image-weights", default=None)
     p.add_argument("--out", default=None, help="write shards here (default: in place)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers decoding frames (per rank)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="DataLoader workers decoding frames, per rank (default: 2 on a GPU, "
+        "else 0: on the CPU the tower is the bottleneck and workers only add copying)"
+    )  # fmt: skip
     p.add_argument("--device", default=None, help="default: this rank's GPU, else the CPU")
     p.set_defaults(func=cmd_embed_frames)
 

@@ -61,6 +61,11 @@ def decode_record(record: dict[str, Any], frames: bool = True) -> Sample:
 
 def write_shard(path: str | Path, samples: Iterable[Sample]) -> int:
     """Write samples to one tar shard atomically (a temp file renamed at the end); returns the count."""
+    return write_records(path, (encode_sample(sample) for sample in samples))
+
+
+def write_records(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write encoded samples (encode_sample's records) to one tar shard atomically; returns the count."""
     import webdataset as wds
 
     path = Path(path)
@@ -68,8 +73,8 @@ def write_shard(path: str | Path, samples: Iterable[Sample]) -> int:
     tmp = path.with_name(path.name + ".partial")
     count = 0
     with wds.TarWriter(str(tmp), mtime=0) as sink:  # a fixed time: the same samples give the same bytes
-        for sample in samples:
-            sink.write(encode_sample(sample))
+        for record in records:
+            sink.write(record)
             count += 1
     os.replace(tmp, path)
     return count

@@ -21,49 +21,67 @@ from wavbrivl.models import ImageTower
 
 
 class ShardFrames(torch.utils.data.IterableDataset):
-    """One shard's samples with their frames preprocessed for the tower; worker w of n takes every n-th sample,
-    so the DataLoader (which takes from its workers in turn) gives them back in the stored order."""
+    """The samples of some shards in stored order, with their frames preprocessed for the tower. Worker w of n takes
+    every n-th sample, so the DataLoader (which takes from its workers in turn) gives them back in that order; one
+    DataLoader serves all of a rank's shards, so its workers start once."""
 
-    def __init__(self, shard: Path, preprocess: Callable) -> None:
-        self.shard, self.preprocess = shard, preprocess
+    def __init__(self, shards: list[Path], preprocess: Callable) -> None:
+        self.shards, self.preprocess = shards, preprocess
 
-    def __iter__(self) -> Iterator[tuple[Sample, torch.Tensor | None]]:
+    def __iter__(self) -> Iterator[tuple[int, Sample, torch.Tensor | None]]:
         info = torch.utils.data.get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        for i, sample in enumerate(read_shard(self.shard)):
-            if i % workers == worker:  # a frame-less sample keeps its turn (None), so the order holds
-                yield sample, (self.preprocess([sample.frame])[0] if sample.frame is not None else None)
+        i = 0
+        for k, shard in enumerate(self.shards):
+            for sample in read_shard(shard):
+                if i % workers == worker:  # a frame-less sample keeps its turn (None), so the order holds
+                    yield k, sample, (self.preprocess([sample.frame])[0] if sample.frame is not None else None)
+                i += 1
 
 
 def _as_is(item):
     return item
 
 
-def _embed_shard(shard: Path, tower: ImageTower, batch_size: int, workers: int, tower_name: str) -> Iterator[Sample]:
-    """The shard's samples with frames, each with its frame's embedding (float32) and the tower's name."""
+def _embedded(
+    shards: list[Path], tower: ImageTower, batch_size: int, workers: int, tower_name: str
+) -> Iterator[tuple[int, list[Sample]]]:
+    """(shard number, its samples with frames, each with its frame's embedding) for each shard, in order; a shard's
+    batches never mix with the next one's, so its vectors do not depend on which shards a process was given."""
     device = next(tower.parameters()).device
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    loader = torch.utils.data.DataLoader(ShardFrames(shard, tower.preprocess), batch_size=None,
+    loader = torch.utils.data.DataLoader(ShardFrames(shards, tower.preprocess), batch_size=None,
                                          num_workers=workers, collate_fn=_as_is)  # fmt: skip
+    done: list[Sample] = []
     batch: list[tuple[Sample, torch.Tensor]] = []
 
-    def flush() -> Iterator[Sample]:
+    def flush() -> None:
         with torch.no_grad(), autocast:
             embeds = tower.encode_pixels(torch.stack([p for _, p in batch]).to(device)).float().cpu().numpy()
         for (sample, _), emb in zip(batch, embeds):
             sample.embedding = emb.astype(np.float32)
             sample.meta["image_tower"] = tower_name
-            yield sample
+            done.append(sample)
         batch.clear()
 
-    for sample, pixels in loader:
-        if pixels is None:
-            continue
-        batch.append((sample, pixels))
-        if len(batch) == batch_size:
-            yield from flush()
-    if batch:
-        yield from flush()
+    current = 0
+    for k, sample, pixels in loader:
+        while k != current:  # the shard before is complete (or had nothing left to read)
+            if batch:
+                flush()
+            yield current, done[:]
+            done.clear()
+            current += 1
+        if pixels is not None:
+            batch.append((sample, pixels))
+            if len(batch) == batch_size:
+                flush()
+    while current < len(shards):
+        if batch:
+            flush()
+        yield current, done[:]
+        done.clear()
+        current += 1
 
 
 def _done(shard: Path, target: Path) -> bool:
@@ -93,11 +111,11 @@ def embed_frames(
     found = list_shards(shards)
     targets = [Path(out) / shard.name if out else shard for shard in found]
     job = JobProgress((Path(out) if out else found[0].parent) / ".embed-frames", rank, world, progress)
-    for k, (shard, target) in enumerate(zip(found, targets)):
-        if k % world != rank:
-            continue
-        if not _done(shard, target):
-            write_shard(target, list(_embed_shard(shard, tower, batch_size, workers, tower_name)))
+    mine = [k for k in range(len(found)) if k % world == rank]
+    todo = [k for k in mine if not _done(found[k], targets[k])]
+    job.add(len(mine) - len(todo))
+    for n, samples in _embedded([found[k] for k in todo], tower, batch_size, workers, tower_name):
+        write_shard(targets[todo[n]], samples)
         job.add(1)
     job.finish()
     barrier(world)

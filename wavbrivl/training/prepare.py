@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
+from wavbrivl.data.shards import SHARD_PATTERN, Sample, encode_sample, write_records
 from wavbrivl.data.video import VIDEO_SUFFIXES, extract_clip
 from wavbrivl.distributed import JobProgress, barrier, init_distributed
 from wavbrivl.errors import InputError
@@ -97,7 +97,8 @@ def find_videos(folder: str | Path, csv_path: str | Path | None = None, split: s
 
 
 class VideoClips(torch.utils.data.Dataset):
-    """Numbered videos, each decoded (in a DataLoader worker) into a Sample, or the reason it was skipped."""
+    """Numbered videos, each decoded and encoded (in a DataLoader worker) into a shard record, or the reason it
+    was skipped: the writing process only writes bytes."""
 
     def __init__(self, items: list[tuple[int, VideoEntry]], settings: ClipSettings) -> None:
         self.items, self.settings = items, settings
@@ -105,7 +106,7 @@ class VideoClips(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, i: int) -> tuple[int, Sample | str]:
+    def __getitem__(self, i: int) -> tuple[int, dict | str]:
         index, entry = self.items[i]
         s = self.settings
         rng = random.Random(s.seed * 1_000_003 + index)  # the video's own: the same whichever process decodes it
@@ -115,10 +116,10 @@ class VideoClips(torch.utils.data.Dataset):
             return index, str(err)
         meta = {"video": entry.path.name, "start": clip.start, "frame_time": clip.frame_time, "label": entry.label,
                 "split": entry.split}  # fmt: skip
-        return index, Sample(entry.path.stem, clip.audio, clip.frame, meta)
+        return index, encode_sample(Sample(entry.path.stem, clip.audio, clip.frame, meta))
 
 
-def _as_is(item: tuple[int, Sample | str]) -> tuple[int, Sample | str]:
+def _as_is(item: tuple[int, dict | str]) -> tuple[int, dict | str]:
     return item
 
 
@@ -161,17 +162,17 @@ def prepare(
                                          collate_fn=_as_is)  # fmt: skip
     results = iter(loader)
     for k in todo:
-        samples: list[Sample] = []
+        records: list[dict] = []
         skipped: dict[str, str] = {}
         for _ in range(min(per_shard, len(entries) - k * per_shard)):
             index, result = next(results)
             if isinstance(result, str):
                 skipped[str(entries[index].path)] = result
             else:
-                samples.append(result)
+                records.append(result)
             job.add(1)
-        write_shard(out / SHARD_PATTERN.format(k), samples)
-        _write_json(_record(out, k), {"samples": len(samples), "skipped_files": skipped, "written": True})
+        write_records(out / SHARD_PATTERN.format(k), records)
+        _write_json(_record(out, k), {"samples": len(records), "skipped_files": skipped, "written": True})
     job.finish(skipped_shards=sorted(done))
     barrier(world)
     report = _merge(out, shards, {k for r in range(world) for k in job.read(r).get("skipped_shards", [])})
