@@ -220,5 +220,5 @@ def test_cli_push_dry_run_keeps_the_folder_and_uploads_nothing(run, hub, tmp_pat
 
 
 def test_readme_holds_the_departures_table_the_cards_use():
-    message = "edit wavbrivl/departures.py, then paste `python -m wavbrivl.departures` into the README's table"
-    assert departures_table() in (ROOT / "README.md").read_text(), message
+    message = "edit wavbrivl/departures.py, then paste `python -m wavbrivl.departures` into docs/design.md's table"
+    assert departures_table() in (ROOT / "docs" / "design.md").read_text(), message

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import platform
-import re
 import sys
 import types
 from importlib.metadata import version
@@ -97,8 +96,8 @@ def test_every_gpu_handler_is_decorated(decorated):
 
 def test_a_full_size_generation_fits_the_declared_duration(decorated):
     """At the full-size defaults, the declared time covers the counted work at the assumed GPU speed, in one call."""
-    flop_row = next(line for line in (ROOT / "BENCHMARKS.md").read_text().splitlines() if "GFLOP counted" in line)
-    gflop = float(re.search(r"([\d.]+) GFLOP counted", flop_row).group(1))
+    figures = json.loads((ROOT / "bench" / "figures.json").read_text())
+    gflop = figures["generation_step_gflop_256px_8_cutouts"]
     assert gflop == hosting.STEP_GFLOP_256PX_8CUTS  # the estimate uses the benchmark's own figure
     full = GenerationConfig()  # the full-size sets' defaults: 100 steps, 256 px, 16 cutouts
     declared = decorated["generate"](None, 0, full.steps, 0, full.size, full.lr, full.cutn, None, "")

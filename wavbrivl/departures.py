@@ -1,4 +1,4 @@
-"""The departures from the paper (the README's table), kept as data: the README and model cards share it."""
+"""The departures from the paper (docs/design.md's table), kept as data: the docs and model cards share it."""
 
 from __future__ import annotations
 
@@ -87,10 +87,10 @@ DEPARTURES: tuple[tuple[str, str, str, str], ...] = (
 
 
 def departures_table() -> str:
-    """The table as Markdown, row for row as the README holds it."""
+    """The table as Markdown, row for row as docs/design.md holds it."""
     rows = [HEADER, ("---",) * len(HEADER), *DEPARTURES]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
-if __name__ == "__main__":  # `python -m wavbrivl.departures` prints the table for the README
+if __name__ == "__main__":  # `python -m wavbrivl.departures` prints the table for docs/design.md
     print(departures_table())

@@ -1,15 +1,15 @@
 """The generation methods as objects a pipeline holds: each turns weighted targets into streamed pictures.
 
-- `Optimisation` ("vqgan"): the paper's method, VQGAN latents optimised against the frozen image tower.
-- `DecoderSampling` ("decoder"): a decoder trained to invert the image tower, sampled in a few flow steps.
-- `UnclipSampling` ("unclip"): diffusers' Stable unCLIP conditioned on the embedding.
+- "decoder": a decoder trained to invert the image tower, sampled in a few flow steps (the set's VQGAN decodes).
+- "vqgan": the paper's method, VQGAN latents optimised against the frozen image tower.
+- "unclip": diffusers' Stable unCLIP conditioned on the embedding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from PIL import Image
@@ -18,62 +18,19 @@ from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, gener
 from wavbrivl.generation.sample import sample_images
 from wavbrivl.generation.unclip import unclip_images
 
-Stop = Callable[[], bool] | None
+# run(targets (B, P, D), weights (P,), config, init picture or None, should_stop or None) -> the streamed steps
+Run = Callable[[torch.Tensor, torch.Tensor, GenerationConfig, Image.Image | None, Callable[[], bool] | None],
+               Iterator[GenerationStep]]  # fmt: skip
 
 
-@dataclass
-class Optimisation:
-    """The paper's method: optimise VQGAN latents so the image tower's embedding approaches the targets."""
+@dataclass(frozen=True)
+class GenerationMethod:
+    """One way to generate: its name, whether it is one pass (an init picture is then one more target, not a
+    starting point), and how it runs on this set's parts."""
 
-    vqgan: Any
-    image_tower: Any
-    name: ClassVar[str] = "vqgan"
-    one_pass: ClassVar[bool] = False  # an init picture is its starting point, not one more target
-
-    def run(
-        self, targets: torch.Tensor, weights: torch.Tensor, config: GenerationConfig, init: Image.Image | None,
-        should_stop: Stop,
-    ) -> Iterator[GenerationStep]:  # fmt: skip
-        """Yield each optimisation step's pictures."""
-        return generate_images(self.vqgan, self.image_tower, targets, config, init, should_stop, weights)
-
-
-@dataclass
-class DecoderSampling:
-    """One sampling pass of the set's decoder (a rectified flow over its VQGAN's latents)."""
-
-    vqgan: Any
-    decoder: Any
-    image_tower: Any
-    name: ClassVar[str] = "decoder"
-    one_pass: ClassVar[bool] = True
-
-    def run(
-        self, targets: torch.Tensor, weights: torch.Tensor, config: GenerationConfig, init: Image.Image | None,
-        should_stop: Stop,
-    ) -> Iterator[GenerationStep]:  # fmt: skip
-        """Yield each sampling step's picture."""
-        return sample_images(self.vqgan, self.decoder, self.image_tower, targets, config, should_stop, weights)
-
-
-@dataclass
-class UnclipSampling:
-    """One diffusion pass of a Stable unCLIP pipeline conditioned on the embedding."""
-
-    unclip: Any
-    image_tower: Any
-    name: ClassVar[str] = "unclip"
-    one_pass: ClassVar[bool] = True
-
-    def run(
-        self, targets: torch.Tensor, weights: torch.Tensor, config: GenerationConfig, init: Image.Image | None,
-        should_stop: Stop,
-    ) -> Iterator[GenerationStep]:  # fmt: skip
-        """Yield each denoising step's picture."""
-        return unclip_images(self.unclip, self.image_tower, targets, config, should_stop, weights)
-
-
-GenerationMethod = Optimisation | DecoderSampling | UnclipSampling
+    name: str
+    one_pass: bool
+    run: Run
 
 
 def available_methods(
@@ -82,9 +39,12 @@ def available_methods(
     """The methods these parts make possible, the default first (then decoder, vqgan, unclip)."""
     found: list[GenerationMethod] = []
     if decoder is not None and vqgan is not None:
-        found.append(DecoderSampling(vqgan, decoder, image_tower))
+        found.append(GenerationMethod("decoder", True, lambda t, w, c, init, stop: sample_images(
+            vqgan, decoder, image_tower, t, c, stop, w)))  # fmt: skip
     if vqgan is not None:
-        found.append(Optimisation(vqgan, image_tower))
+        found.append(GenerationMethod("vqgan", False, lambda t, w, c, init, stop: generate_images(
+            vqgan, image_tower, t, c, init, stop, w)))  # fmt: skip
     if unclip is not None:
-        found.append(UnclipSampling(unclip, image_tower))
+        found.append(GenerationMethod("unclip", True, lambda t, w, c, init, stop: unclip_images(
+            unclip, image_tower, t, c, stop, w)))  # fmt: skip
     return {m.name: m for m in sorted(found, key=lambda m: m.name != default)}
