@@ -29,12 +29,13 @@ def main(out: Path) -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = _open(browser, demo.local_url)
-            page.set_viewport_size({"width": 1280, "height": 1100})
+            page.set_viewport_size({"width": 1280, "height": 1600})
             page.locator("#sound input[type=file]").set_input_files(str(SOUND))
             _wait_for(lambda: _peak(page) is not None, what="the sound's peak view")
             page.get_by_role("button", name="Rank images by the sound").click()
             _wait_for(lambda: "#1" in page.inner_text("body"), what="the ranked gallery")
             page.wait_for_timeout(500)  # the gallery's pictures finish loading
+            page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(out), full_page=False)
             browser.close()
     finally:
