@@ -73,3 +73,10 @@ def test_the_readmes_python_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     assert namespace["ranked"][0][0] == 0  # the red circle's sound ranks the red circle first
     assert len(namespace["final"].images) == 1 and (tmp_path / "my-set" / "model_index.json").is_file()
+
+
+def test_the_python_api_page_names_every_public_name():
+    import wavbrivl
+
+    page = (ROOT / "docs" / "python-api.md").read_text()
+    assert [name for name in wavbrivl.__all__ if f"`{name}" not in page] == []
