@@ -24,6 +24,7 @@ def run(pipe, method: str, steps: int, starts: int, start_steps: int, clips: int
     return list(pipe.generate(SOUNDS[:clips], VOLUMES[:volumes], config, prompts=prompts))
 
 
+@pytest.mark.slow  # 24 generations: over 5 s on 2 cores
 @settings(max_examples=24, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     method=st.sampled_from(["vqgan", "decoder"]),

@@ -194,9 +194,10 @@ def load_audio(
             f"the sound itself reaches {source_peak:.2f}x full scale (±1) before any gain; the clipping policy applies"
         )
     if sr != SAMPLE_RATE:
-        import librosa
+        import soxr  # librosa.resample's default ("soxr_hq"), called directly: same samples, without its
+        # numba warm-up, which cost a fresh process 19 s on its first resampled sound
 
-        array = librosa.resample(array.astype(np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
+        array = soxr.resample(array.astype(np.float32), sr, SAMPLE_RATE, quality="soxr_hq").astype(np.float32)
     if (source_rate or sr) != SAMPLE_RATE:
         notes.append(f"resampled from {source_rate or sr} Hz to {SAMPLE_RATE} Hz")
     if max_seconds is not None and len(array) > max_seconds * SAMPLE_RATE:
