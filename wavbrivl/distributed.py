@@ -47,6 +47,14 @@ def atomic_save(obj: object, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def atomic_write_json(path: Path, data: object, **dumps: object) -> None:
+    """Write JSON under a temporary name, then rename it: a crash, or a reader in another process, never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, **dumps))  # type: ignore[arg-type]
+    os.replace(tmp, path)
+
+
 def barrier(world: int) -> None:
     """Wait for every process of the job (nothing to wait for in a one-process run)."""
     if world > 1 and dist.is_initialized():
@@ -89,10 +97,7 @@ class JobProgress:
             return {}
 
     def _write(self, data: dict) -> None:
-        path = self.folder / f"rank-{self.rank}.json"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        atomic_write_json(self.folder / f"rank-{self.rank}.json", data)
 
 
 def local_device() -> torch.device:

@@ -8,8 +8,9 @@ import gradio as gr
 import torch
 
 from wavbrivl import WavBriVLPipeline
+from wavbrivl.volume import check_volume_db
 
-from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, _banner, _check_number, _guard, waveform_view
+from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, _banner, _guard, number_check, waveform_view
 from .tabs import Shared, classify_tab, generate_tab, model_tab, rank_tab, volume_study_tab
 
 
@@ -34,7 +35,7 @@ def _sound_panel(example_sounds: list[str]) -> tuple[gr.Audio, gr.Slider, gr.Lin
             if example_sounds:
                 gr.Examples(example_sounds, inputs=audio, label="Example sounds")
         with gr.Column(scale=1):
-            volume = _guard(gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)"), _check_number)
+            volume = _guard(gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)"), number_check(check_volume_db))
             level_text = gr.Markdown()
             level_plot = gr.LinePlot(
                 x="seconds", y="peak", label="Peak after gain (1.0 = full scale)", y_lim=[0, 2], height=160

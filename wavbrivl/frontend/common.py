@@ -8,7 +8,9 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -20,8 +22,7 @@ from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, loa
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
-from wavbrivl.generation.checks import SETTINGS
-from wavbrivl.generation.optimize import check_seed
+from wavbrivl.generation.checks import SETTINGS, shown
 from wavbrivl.hosting import (
     SHORT_CALL_SECONDS,
     ZEROGPU_MAX_SECONDS,
@@ -31,7 +32,7 @@ from wavbrivl.hosting import (
 )
 from wavbrivl.loading import OFFLINE_PRESET
 from wavbrivl.lru import LRUCache
-from wavbrivl.volume import apply_gain, check_volume_db
+from wavbrivl.volume import apply_gain
 
 DEFAULT_CLASSES = ["dog", "rain", "siren", "engine"]  # for a set that names no classes of its own
 CONTAINER_UPLOADS = VIDEO_SUFFIXES | CONTAINER_AUDIO_SUFFIXES | {".ogg", ".mp3"}
@@ -116,29 +117,13 @@ def _error(err: Exception, *files) -> gr.Error:
     return gr.Error(_named(text, files))
 
 
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+def number_check(library: Callable[[Any], object] | None = None) -> Callable:
+    """A number field's check for _guard: `library` (the setting's own check, e.g. SETTINGS["steps"].check) first,
+    so its refusal reads as in Python and the CLI, then this app's narrower bounds (the component's own)."""
+    return functools.partial(_check_number, library=library)
 
 
-def _library_check(label: str):
-    """The library's own check for the field with this label (so its refusal reads as in Python and the CLI)."""
-    settings = {
-        "Steps": SETTINGS["steps"].check,
-        "Size (px)": SETTINGS["size"].check,
-        "Cutouts": SETTINGS["cutn"].check,
-        "Learning rate": SETTINGS["lr"].check,
-        "Sampling steps (one-pass methods)": SETTINGS["sample_steps"].check,
-        "Guidance (one-pass methods)": SETTINGS["guidance_scale"].check,
-        "Noise level (unCLIP)": SETTINGS["noise_level"].check,
-        "Seed (-1: random)": check_seed,
-        "Volume (dB)": check_volume_db,
-    }
-    return settings.get(label)
-
-
-def _check_number(component, payload):
+def _check_number(component, payload, library: Callable[[Any], object] | None = None):
     """A number from the UI or the API: the library's check first (its words, as in Python and the CLI), then this
     app's narrower bounds per request (the component's own), said as this app's limit."""
     label = component.label
@@ -146,7 +131,6 @@ def _check_number(component, payload):
         if isinstance(component, gr.Slider):
             raise gr.Error(f"{label}: no value was given")
         return None  # an empty number box: the handler's default
-    library = _library_check(label)
     try:
         value = float(payload) if not isinstance(payload, bool) else math.nan
     except (TypeError, ValueError, OverflowError):
@@ -160,9 +144,9 @@ def _check_number(component, payload):
             raise gr.Error(str(err)) from None
     low, high = component.minimum, component.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"from {_number(low)} to {_number(high)}" if low is not None and high is not None else ""
-        shown = _number(payload if isinstance(payload, int) and not isinstance(payload, bool) else value)
-        raise gr.Error(f"{label}: {shown} is beyond this app's limit per request; give a number {bounds}".rstrip())
+        bounds = f"from {shown(low)} to {shown(high)}" if low is not None and high is not None else ""
+        given = shown(payload if isinstance(payload, int) and not isinstance(payload, bool) else value)
+        raise gr.Error(f"{label}: {given} is beyond this app's limit per request; give a number {bounds}".rstrip())
     return value if isinstance(payload, str) else payload
 
 

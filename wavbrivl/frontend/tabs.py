@@ -14,8 +14,8 @@ import pandas as pd
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
 from wavbrivl.generation import GenerationConfig, resolve_seed
-from wavbrivl.generation.checks import MAX_GUIDANCE
-from wavbrivl.generation.optimize import MAX_SEED
+from wavbrivl.generation.checks import MAX_GUIDANCE, SETTINGS
+from wavbrivl.generation.optimize import MAX_SEED, check_seed
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 from wavbrivl.zero_shot import class_prompts
@@ -29,12 +29,12 @@ from .common import (
     Throttle,
     _check_image,
     _check_image_files,
-    _check_number,
     _error,
     _guard,
     _need_audio,
     generation_gpu_seconds,
     load_sound,
+    number_check,
     study_gpu_seconds,
     within_one_gpu_call,
 )
@@ -135,8 +135,8 @@ def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number, gr.N
             defaults.noise_level, minimum=0, maximum=999, precision=0, label="Noise level (unCLIP)",
             visible="unclip" in offered,
         )  # fmt: skip
-        for number in (sample_steps, guidance, noise):
-            _guard(number, _check_number)
+        for number, key in ((sample_steps, "sample_steps"), (guidance, "guidance_scale"), (noise, "noise_level")):
+            _guard(number, number_check(SETTINGS[key].check))
     return method, sample_steps, guidance, noise
 
 
@@ -210,8 +210,10 @@ def generate_tab(
             )
             lr = gr.Number(defaults.lr, minimum=0, maximum=MAX_LR, label="Learning rate")
             cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
-            for number in (steps, seed, size, lr, cutn):
-                _guard(number, _check_number)
+            checks = (SETTINGS["steps"].check, check_seed, SETTINGS["size"].check, SETTINGS["lr"].check,
+                      SETTINGS["cutn"].check)  # fmt: skip
+            for number, library in zip((steps, seed, size, lr, cutn), checks):
+                _guard(number, number_check(library))
         with gr.Row():
             init = _guard(gr.Image(type="pil", label="Init image (optional)", height=160), _check_image)
             prompts = gr.Textbox(
@@ -292,7 +294,7 @@ def volume_study_tab(
         steps = gr.Slider(
             1, LIMITS["steps"], value=shared.defaults.steps, step=1, label="Steps", info="VQGAN optimisation"
         )
-        _guard(steps, _check_number)
+        _guard(steps, number_check(SETTINGS["steps"].check))
         with gr.Row():
             go = gr.Button("Generate side by side (one batch, one seed)", variant="primary")
             stop = gr.Button("Stop")

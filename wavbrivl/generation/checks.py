@@ -35,9 +35,9 @@ class Setting:
     def message(self, value: object) -> str:
         """Why `value` is refused, naming the setting and what it accepts."""
         kind = "a whole number" if self.whole else "a number"
-        low, high = _shown(self.low), _shown(self.high)
+        low, high = shown(self.low), shown(self.high)
         span = f"above {low} and at most {high}" if self.low_open else f"from {low} to {high}"
-        return f"{self.name} must be {kind} {span}; got {_shown(value)}"
+        return f"{self.name} must be {kind} {span}; got {shown(value)}"
 
     def check(self, value: object) -> float | int:
         """The value as a number of the setting's kind, or an InputError with `message`."""
@@ -51,7 +51,7 @@ class Setting:
         return int(number) if self.whole else number
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
     """A value as messages show it: whole floats without '.0', long texts cut."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))

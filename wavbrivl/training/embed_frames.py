@@ -9,6 +9,7 @@ skipped, so a crashed run resumes.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,36 +53,24 @@ def _embedded(
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     loader = torch.utils.data.DataLoader(ShardFrames(shards, tower.preprocess), batch_size=None,
                                          num_workers=workers, collate_fn=_as_is)  # fmt: skip
-    done: list[Sample] = []
-    batch: list[tuple[Sample, torch.Tensor]] = []
 
-    def flush() -> None:
-        with torch.no_grad(), autocast:
-            embeds = tower.encode_pixels(torch.stack([p for _, p in batch]).to(device)).float().cpu().numpy()
-        for (sample, _), emb in zip(batch, embeds):
-            sample.embedding = emb.astype(np.float32)
-            sample.meta["image_tower"] = tower_name
-            done.append(sample)
-        batch.clear()
+    def embedded(items: list[tuple[Sample, torch.Tensor]]) -> list[Sample]:
+        """The samples of one shard with their frames' embeddings, in batches of batch_size within the shard."""
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            with torch.no_grad(), autocast:
+                embeds = tower.encode_pixels(torch.stack([p for _, p in batch]).to(device)).float().cpu().numpy()
+            for (sample, _), emb in zip(batch, embeds):
+                sample.embedding = emb.astype(np.float32)
+                sample.meta["image_tower"] = tower_name
+        return [sample for sample, _ in items]
 
     current = 0
-    for k, sample, pixels in loader:
-        while k != current:  # the shard before is complete (or had nothing left to read)
-            if batch:
-                flush()
-            yield current, done[:]
-            done.clear()
-            current += 1
-        if pixels is not None:
-            batch.append((sample, pixels))
-            if len(batch) == batch_size:
-                flush()
-    while current < len(shards):
-        if batch:
-            flush()
-        yield current, done[:]
-        done.clear()
-        current += 1
+    for k, group in itertools.groupby(loader, key=lambda item: item[0]):
+        yield from ((empty, []) for empty in range(current, k))  # shards with nothing to read
+        yield k, embedded([(sample, pixels) for _, sample, pixels in group if pixels is not None])
+        current = k + 1
+    yield from ((empty, []) for empty in range(current, len(shards)))
 
 
 def _done(shard: Path, target: Path) -> bool:

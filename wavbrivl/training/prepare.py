@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,7 @@ import torch
 
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, encode_sample, write_records
 from wavbrivl.data.video import VIDEO_SUFFIXES, extract_clip
-from wavbrivl.distributed import JobProgress, barrier, init_distributed
+from wavbrivl.distributed import JobProgress, atomic_write_json, barrier, init_distributed
 from wavbrivl.errors import InputError
 
 REPORT_NAME = "prepare-report.json"
@@ -123,14 +122,6 @@ def _as_is(item: tuple[int, dict | str]) -> tuple[int, dict | str]:
     return item
 
 
-def _write_json(path: Path, data: dict) -> None:
-    """Write JSON under a temporary name, then rename it: a crash never leaves half a record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def prepare(
     videos: str | Path,
     out: str | Path,
@@ -172,12 +163,13 @@ def prepare(
                 records.append(result)
             job.add(1)
         write_records(out / SHARD_PATTERN.format(k), records)
-        _write_json(_record(out, k), {"samples": len(records), "skipped_files": skipped, "written": True})
+        atomic_write_json(_record(out, k), {"samples": len(records), "skipped_files": skipped, "written": True},
+                          indent=2, sort_keys=True)  # fmt: skip
     job.finish(skipped_shards=sorted(done))
     barrier(world)
     report = _merge(out, shards, {k for r in range(world) for k in job.read(r).get("skipped_shards", [])})
     if rank == 0:
-        _write_json(out / REPORT_NAME, asdict(report))
+        atomic_write_json(out / REPORT_NAME, asdict(report), indent=2, sort_keys=True)
     return report
 
 
