@@ -1,4 +1,4 @@
-"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|train-judge`: the synthetic audio-visual world."""
+"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|sharpen-vqgan|train-judge`: the synthetic world."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ def cmd_toyworld_add_decoder(args: argparse.Namespace) -> int:
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     result = add_decoder(args.dir, args.steps, args.examples, args.tail_share, log=log)
     print(json.dumps(result["decoder_training"], indent=2))
+    return 0
+
+
+def cmd_toyworld_sharpen_vqgan(args: argparse.Namespace) -> int:
+    """Train a built toy-world set's VQGAN decoder further, its codes unchanged."""
+    from wavbrivl.toyworld.build import sharpen_vqgan
+
+    result = sharpen_vqgan(args.dir, args.steps, args.examples, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps({"seconds": result["timings_s"]["vqgan_sharpen"]}, indent=2))
     return 0
 
 
@@ -80,6 +89,11 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--examples", type=int, default=8000, help="world pictures to train on")
     p.add_argument("--tail-share", type=float, default=0.5, help="share from the quietest / loudest 6 dB")
     p.set_defaults(func=cmd_toyworld_add_decoder)
+    p = toy.add_parser("sharpen-vqgan", help="train a built set's VQGAN decoder further (codes unchanged)")
+    p.add_argument("--dir", default="wavbrivl/assets/toyworld")
+    p.add_argument("--steps", type=int, default=800)
+    p.add_argument("--examples", type=int, default=4000, help="world pictures to train on")
+    p.set_defaults(func=cmd_toyworld_sharpen_vqgan)
     p = toy.add_parser("train-judge", help="train the CNN judge of generated pictures (never a guide)")
     p.add_argument("--out", default=None, help="default: the shipped judge's path")
     p.set_defaults(func=cmd_toyworld_train_judge)

@@ -15,16 +15,16 @@ from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
 from wavbrivl.factory import Provenance
 from wavbrivl.generation.cutouts import AugmentConfig
-from wavbrivl.models import EmbeddingDecoder, WavBriVLAudioTower
+from wavbrivl.models import VQGAN, EmbeddingDecoder, WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.presets import model_size
 from wavbrivl.toyworld.card import write_toyworld_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.negatives import negatives
-from wavbrivl.toyworld.train_decoder import train_toy_decoder
+from wavbrivl.toyworld.train_decoder import DECODER_EXAMPLES_START, decoder_level, train_toy_decoder
 from wavbrivl.toyworld.train_image import train_image_tower
 from wavbrivl.toyworld.train_text import train_text_tower
-from wavbrivl.toyworld.train_vqgan import train_vqgan
+from wavbrivl.toyworld.train_vqgan import sharpen_decoder, train_vqgan
 from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.decoder import DecoderTrainConfig
 from wavbrivl.training.embed_frames import embed_frames
@@ -70,6 +70,8 @@ class ToyBuildConfig:
     negatives: int = 800  # hard negatives for the image tower (scattered blobs, shuffled tiles, stripes)
     adversarial_eps: float = 0.05  # image tower trained on one-step PGD pictures in this L-inf ball
     vqgan_steps: int = 1500
+    vqgan_sharpen_steps: int = 800  # the VQGAN's decoder alone, on the decoder's pictures (codes unchanged)
+    vqgan_sharpen_examples: int = 4000
     audio_steps: int = 800
     audio_batch: int = 64
     audio_lr: float = 2e-3
@@ -92,6 +94,8 @@ class ToyBuildConfig:
             negatives=128,
             adversarial_eps=0.0,
             vqgan_steps=100,
+            vqgan_sharpen_steps=20,
+            vqgan_sharpen_examples=64,
             audio_steps=120,
             audio_batch=32,
             text_steps=60,
@@ -189,6 +193,8 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     log(f"[2/6] VQGAN: {config.vqgan_steps} steps")
     t = time.perf_counter()
     vqgan = train_vqgan(pixels, config.vqgan_steps, seed=config.seed)
+    log(f"      its decoder alone: {config.vqgan_sharpen_steps} steps on {config.vqgan_sharpen_examples} pictures")
+    _sharpen(vqgan, config)
     timings["vqgan"] = time.perf_counter() - t
 
     log("[3/6] shards and frame embeddings (wavbrivl embed-frames path)")
@@ -283,6 +289,36 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
     result["config"] = asdict(config)
     result.setdefault("metrics", {}).update(evaluate_text(pipe, world.examples(1_000_000, config.held_out_examples)))
+    (folder / "build.json").write_text(json.dumps(result, indent=2))
+    write_toyworld_card(folder, result)
+    return result
+
+
+def _sharpen(vqgan: VQGAN, config: ToyBuildConfig) -> None:
+    """Train the VQGAN's decoder further on the decoder generator's pictures, half of them from the tails: small
+    shapes (quiet sounds) were drawn as blobs and stars by a decoder trained only with its encoder."""
+    world = ToyWorld(config.seed)
+    indices = range(DECODER_EXAMPLES_START, DECODER_EXAMPLES_START + config.vqgan_sharpen_examples)
+    examples = [world.example(i, level_db=decoder_level(i, config.decoder_tail_share)) for i in indices]
+    sharpen_decoder(vqgan, torch.stack(pil_to_tensor([e.image for e in examples])), config.vqgan_sharpen_steps,
+                    seed=config.seed)  # fmt: skip
+
+
+def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, log=print) -> dict:
+    """Train a built set's VQGAN decoder further (its codes unchanged, so its decoder generator still holds)."""
+    from wavbrivl.checkpoints import save_component
+    from wavbrivl.pipeline import WavBriVLPipeline
+
+    folder = Path(folder)
+    result = json.loads((folder / "build.json").read_text())
+    config = ToyBuildConfig(**{**result["config"], "vqgan_sharpen_steps": steps, "vqgan_sharpen_examples": examples})
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    log(f"VQGAN decoder: {steps} steps on {examples} pictures")
+    t = time.perf_counter()
+    _sharpen(pipe.vqgan, config)
+    result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
+    save_component(pipe.vqgan, folder / "vqgan")
+    result["config"] = asdict(config)
     (folder / "build.json").write_text(json.dumps(result, indent=2))
     write_toyworld_card(folder, result)
     return result
