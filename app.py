@@ -19,6 +19,7 @@ except ImportError:
     pass
 
 import gradio as gr  # noqa: E402
+import torch  # noqa: E402
 
 from wavbrivl import WavBriVLPipeline  # noqa: E402
 from wavbrivl.cli.common import add_model_args, choice_from_args  # noqa: E402
@@ -33,6 +34,7 @@ from wavbrivl.frontend.common import (  # noqa: E402
     load_sound,
     waveform_view,
 )
+from wavbrivl.frontend.model_thread import MODEL_THREAD  # noqa: E402
 from wavbrivl.generation.optimize import MAX_SEED  # noqa: E402
 from wavbrivl.hosting import on_zero_gpu  # noqa: E402
 
@@ -71,7 +73,9 @@ def main() -> None:
     if choice.device is None and on_zero_gpu():
         choice.device = "cuda"  # ZeroGPU: the set is placed on the GPU at start; each decorated call gets a GPU slice
     log.info("model set: %s", {k: f"{getattr(choice, k)} ({v})" for k, v in choice.sources.items()})
-    demo = build_app(WavBriVLPipeline.from_choice(choice))
+    on_cpu = choice.device == "cpu" or (choice.device is None and not torch.cuda.is_available())
+    load = MODEL_THREAD.call if on_cpu else lambda fn, *args: fn(*args)  # the CPU's model runs on one thread
+    demo = build_app(load(WavBriVLPipeline.from_choice, choice))
     demo.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=args.host, server_port=args.port, css=APP_CSS
     )

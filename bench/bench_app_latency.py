@@ -8,8 +8,8 @@ the page, for each method at the offline default's settings, beside the pipeline
 from __future__ import annotations
 
 import argparse
-import time
 
+import psutil
 import torch
 
 from bench.common import machine, timed
@@ -19,19 +19,29 @@ SOUND = EXAMPLES / "red-circle_-12dB.wav"
 METHOD_LABELS = {"decoder": "Decoder (one sampling pass)", "vqgan": "VQGAN optimisation (the paper's method)"}
 
 
+# Installed before each click: the page itself notes when the click lands and when the awaited text first appears
+# (a MutationObserver, so no polling period is added and no layout is forced at every frame: this browser shares
+# the server's two cores, so the instrument must not compete with the model).
+WATCH = """t => {
+    window.__clicked = window.__shown = undefined;
+    document.addEventListener("click", () => { window.__clicked = performance.now(); }, {capture: true, once: true});
+    const seen = new MutationObserver(() => {
+        if (document.body.textContent.includes(t)) { window.__shown = performance.now(); seen.disconnect(); }
+    });
+    seen.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def click_to_final(page, method: str, seed: int) -> float:
     """Seconds from clicking Generate (with this seed) to the page showing that request's final picture."""
     page.get_by_label(METHOD_LABELS[method]).check()
     field = page.get_by_label("Seed (-1: random)")
     field.fill(str(seed))
     field.press("Enter")
-    start = time.perf_counter()
+    page.evaluate(WATCH, f"seed {seed} — final, {method}")
     page.get_by_role("button", name="Generate", exact=True).click()
-    # watched inside the page on each change of the page (no polling period to add, and no layout forced at every
-    # frame: this browser shares the server's two cores, so the instrument must not compete with the model)
-    page.wait_for_function("t => document.body.textContent.includes(t)", arg=f"seed {seed} — final, {method}",
-                           polling="mutation", timeout=300_000)  # fmt: skip
-    return time.perf_counter() - start
+    page.wait_for_function("() => window.__shown !== undefined", polling=200, timeout=300_000)
+    return page.evaluate("() => (window.__shown - window.__clicked) / 1000")
 
 
 def main() -> None:
@@ -39,13 +49,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads while the app serves (default: all)")
     parser.add_argument("--methods", nargs="+", default=["decoder", "vqgan"], choices=["decoder", "vqgan"])
+    parser.add_argument("--nice-browser", action="store_true",
+                        help="lowest CPU priority for the browser's processes: a visitor's browser is not on the "
+                             "server's cores (the figures then say what the server adds)")  # fmt: skip
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     import app
     from wavbrivl import WavBriVLPipeline, load_audio
+    from wavbrivl.frontend.model_thread import MODEL_THREAD
 
-    pipe = WavBriVLPipeline.from_preset(device="cpu")
+    # the app's model thread loads and runs the set, and the pipeline's own time is taken there too: nothing else in
+    # this process runs torch (wavbrivl/frontend/model_thread.py says why)
+    pipe = MODEL_THREAD.call(WavBriVLPipeline.from_preset, device="cpu")
     threads = torch.get_num_threads()
     demo = app.build_app(pipe)
     demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, css=app.APP_CSS)
@@ -53,19 +69,25 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = _open(browser, demo.local_url)
+            if args.nice_browser:
+                for child in psutil.Process().children(recursive=True):
+                    child.nice(19)
             page.locator("#sound input[type=file]").set_input_files(str(SOUND))
             _wait_for(lambda: _peak(page) is not None, what="the upload")
             page.get_by_role("tab", name="Generate").click()
             for method in args.methods:
                 config = pipe.generation_config(method=method, seed=100)
                 torch.set_num_threads(threads)  # the pipeline alone: every core
-                own = timed(lambda c=config: pipe.generate_final(load_audio(SOUND), 0.0, c), repeat=args.repeat)
+                own = MODEL_THREAD.call(
+                    timed, lambda c=config: pipe.generate_final(load_audio(SOUND), 0.0, c), repeat=args.repeat
+                )
                 torch.set_num_threads(args.threads or threads)  # the app serving
                 seeds = range(100, 100 + args.repeat) if method == "decoder" else range(200, 200 + args.repeat)
                 shown = min(click_to_final(page, method, seed) for seed in seeds)
                 bar = max(1.3 * own, own + 0.5)
+                niced = ", browser niced" if args.nice_browser else ""
                 print(
-                    f"{method} ({torch.get_num_threads()} threads serving): app click->final {shown:.2f} s "
+                    f"{method} ({torch.get_num_threads()} threads serving{niced}): app click->final {shown:.2f} s "
                     f"(best of {args.repeat}), pipeline {own:.2f} s, "
                     f"ratio {shown / own:.2f}x, bar {bar:.2f} s: {'met' if shown <= bar else 'NOT met'}"
                 )

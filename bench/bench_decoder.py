@@ -81,10 +81,11 @@ def main() -> None:
     parser.add_argument("--dir", default=str(TOYWORLD_DIR))
     parser.add_argument("--study-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default=None, help="also write the figures here as JSON")
+    parser.add_argument("--methods", nargs="+", default=None, help="default: every method of the set")
     args = parser.parse_args()
     pipe = WavBriVLPipeline.from_pretrained(args.dir, device="cpu")
     figures = {"machine": machine()}
-    for method in pipe.methods():
+    for method in args.methods or pipe.methods():
         config = pipe.generation_config(method=method)
         row = judge_generations(pipe, config=config, study_seeds=tuple(args.study_seeds))
         row.update(diversity(pipe, config))

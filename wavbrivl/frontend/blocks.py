@@ -11,6 +11,7 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.volume import check_volume_db
 
 from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, _banner, _guard, number_check, waveform_view
+from .model_thread import OnModelThread
 from .tabs import Shared, classify_tab, generate_tab, model_tab, rank_tab, volume_study_tab
 
 
@@ -56,6 +57,8 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
     # and generations cannot run it out of memory together). On the CPU only the long generations take turns.
     on_gpu = torch.cuda.is_available() or pipe.device.type != "cpu"
     model_lane = GPU_LANE if on_gpu else {}
+    if not on_gpu:  # on the CPU every model call runs on one thread (model_thread.py says why)
+        pipe = OnModelThread(pipe)
 
     def level_view(audio, volume_db):
         return waveform_view(audio, volume_db, max_seconds)

@@ -60,10 +60,11 @@ log = logging.getLogger("wavbrivl.app")
 
 
 class Throttle:
-    """Says when a streamed output is due again: at most once per `seconds`, and always for the last update."""
+    """Says when a streamed output is due: `seconds` after the start, at most once per `seconds` then, and always
+    for the last update (a run shorter than `seconds` sends it once, with its final picture)."""
 
     def __init__(self, seconds: float = HEAVY_UPDATE_SECONDS) -> None:
-        self.seconds, self.last = seconds, -math.inf
+        self.seconds, self.last = seconds, time.monotonic()
 
     def due(self, final: bool = False) -> bool:
         """True (and the clock restarted) when `seconds` have passed since the last True, or when final."""

@@ -238,6 +238,7 @@ def generate_tab(
             [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts, *method_inputs],
             [current, strip, curve, status],
             api_name="generate",
+            show_progress="hidden",  # the status line counts the steps; an overlay would cover the pictures forming
             **GPU_LANE,
         )
         stop.click(None, None, None, cancels=[job])

@@ -192,9 +192,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
 
     log(f"[2/6] VQGAN: {config.vqgan_steps} steps")
     t = time.perf_counter()
-    vqgan = train_vqgan(pixels, config.vqgan_steps, seed=config.seed)
-    log(f"      its decoder alone: {config.vqgan_sharpen_steps} steps on {config.vqgan_sharpen_examples} pictures")
-    _sharpen(vqgan, config)
+    vqgan = _sharpen(train_vqgan(pixels, config.vqgan_steps, seed=config.seed), config, log)
     timings["vqgan"] = time.perf_counter() - t
 
     log("[3/6] shards and frame embeddings (wavbrivl embed-frames path)")
@@ -294,14 +292,15 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     return result
 
 
-def _sharpen(vqgan: VQGAN, config: ToyBuildConfig) -> None:
+def _sharpen(vqgan: VQGAN, config: ToyBuildConfig, log=print) -> VQGAN:
     """Train the VQGAN's decoder further on the decoder generator's pictures, half of them from the tails: small
     shapes (quiet sounds) were drawn as blobs and stars by a decoder trained only with its encoder."""
+    log(f"VQGAN decoder alone: {config.vqgan_sharpen_steps} steps on {config.vqgan_sharpen_examples} pictures")
     world = ToyWorld(config.seed)
     indices = range(DECODER_EXAMPLES_START, DECODER_EXAMPLES_START + config.vqgan_sharpen_examples)
     examples = [world.example(i, level_db=decoder_level(i, config.decoder_tail_share)) for i in indices]
-    sharpen_decoder(vqgan, torch.stack(pil_to_tensor([e.image for e in examples])), config.vqgan_sharpen_steps,
-                    seed=config.seed)  # fmt: skip
+    pixels = torch.stack(pil_to_tensor([e.image for e in examples]))
+    return sharpen_decoder(vqgan, pixels, config.vqgan_sharpen_steps, seed=config.seed)
 
 
 def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, log=print) -> dict:
@@ -313,9 +312,8 @@ def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, lo
     result = json.loads((folder / "build.json").read_text())
     config = ToyBuildConfig(**{**result["config"], "vqgan_sharpen_steps": steps, "vqgan_sharpen_examples": examples})
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
-    log(f"VQGAN decoder: {steps} steps on {examples} pictures")
     t = time.perf_counter()
-    _sharpen(pipe.vqgan, config)
+    _sharpen(pipe.vqgan, config, log)
     result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
     save_component(pipe.vqgan, folder / "vqgan")
     result["config"] = asdict(config)

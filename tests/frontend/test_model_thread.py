@@ -1,0 +1,82 @@
+"""The app's model thread: every model call on one thread, streams passed on in order, errors and Stop honoured."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from wavbrivl.frontend.model_thread import ModelThread, OnModelThread
+
+
+def test_calls_and_streams_run_on_one_thread_in_order():
+    thread = ModelThread()
+    names = {thread.call(lambda: threading.current_thread().name) for _ in range(3)}
+
+    def steps(n):
+        for i in range(n):
+            yield i, threading.current_thread().name
+
+    streamed = list(thread.stream(steps, 4))
+    assert [i for i, _ in streamed] == [0, 1, 2, 3]
+    names |= {name for _, name in streamed}
+    assert len(names) == 1 and names != {threading.current_thread().name}
+
+
+def test_errors_reach_the_caller_after_the_items_made_before_them():
+    thread = ModelThread()
+    with pytest.raises(ZeroDivisionError):
+        thread.call(lambda: 1 / 0)
+
+    def failing():
+        yield "first"
+        raise ValueError("bad setting")
+
+    seen = []
+    with pytest.raises(ValueError, match="bad setting"):
+        for item in thread.stream(failing):
+            seen.append(item)
+    assert seen == ["first"]
+    assert thread.call(lambda: "still serving") == "still serving"
+
+
+def test_closing_the_stream_stops_the_producer_and_closes_its_generator():
+    thread, made, closed, release = ModelThread(), [], threading.Event(), threading.Event()
+
+    def endless():
+        try:
+            while True:
+                made.append(len(made))
+                yield made[-1]
+                release.wait(5)  # a step in progress when Stop comes
+        finally:
+            closed.set()
+
+    stream = thread.stream(endless)
+    assert next(stream) == 0
+    stream.close()  # what Gradio does on Stop or a closed page
+    release.set()
+    assert closed.wait(5)
+    assert len(made) <= 2  # the step under way finishes; no step after it is started
+    assert thread.call(lambda: "next request") == "next request"
+
+
+def test_the_pipeline_proxy_sends_model_calls_to_the_thread_and_passes_the_rest():
+    class Pipe:
+        device = "cpu"
+
+        def embed_audio(self, clips):
+            return threading.current_thread().name, clips
+
+        def generate(self, n):
+            yield from (threading.current_thread().name for _ in range(n))
+
+        def generation_config(self):
+            return threading.current_thread().name
+
+    thread = ModelThread()
+    model = thread.call(lambda: threading.current_thread().name)
+    pipe = OnModelThread(Pipe(), thread)
+    assert pipe.device == "cpu" and pipe.embed_audio([1]) == (model, [1])
+    assert list(pipe.generate(3)) == [model] * 3
+    assert pipe.generation_config() == threading.current_thread().name  # no model work: not sent over

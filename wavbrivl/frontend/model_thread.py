@@ -1,0 +1,91 @@
+"""One long-lived thread for every call into the model when the app serves from the CPU.
+
+Gradio runs each handler (and each step of a streaming one) on one of its worker threads. With torch's OpenMP
+backend (libgomp), every thread that has run an operator keeps its own pool of OpenMP threads; once more of them
+exist than cores, libgomp stops spinning between parallel regions and each small operator pays a futex wake-up.
+Measured on a 2-core machine: one GroupNorm on an 8 x 8 map took 7 us on the only torch thread and 81 us once a
+second thread had run torch; the decoder's 10 sampling steps took 0.72 s on a server thread against 0.35 s on the
+main thread. So the app loads and runs its model set on this one thread, and nothing else in the process touches
+torch: the model runs as fast as in a script. On a GPU the kernels are large and ZeroGPU runs decorated calls in
+processes of its own, so the app does not use it there.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+class ModelThread:
+    """Runs calls, and steps of generators, one at a time on a single thread of its own."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="wavbrivl-model")
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """fn(*args, **kwargs) on the model thread; its result, or its exception raised here."""
+        return self._pool.submit(fn, *args, **kwargs).result()
+
+    def stream(self, make: Callable[..., Iterator[T]], *args: Any, **kwargs: Any) -> Iterator[T]:
+        """The items of make(*args, **kwargs), produced on the model thread as fast as it can and passed on here.
+
+        Closing this iterator (Gradio's Stop, a closed page) stops the producer after the item it is making.
+        """
+        items: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                source = make(*args, **kwargs)
+                try:
+                    for item in source:
+                        items.put((item, None))
+                        if stop.is_set():
+                            break
+                finally:
+                    close = getattr(source, "close", None)
+                    if close is not None:
+                        close()
+            except BaseException as err:  # noqa: BLE001 - handed to the consumer, raised there
+                items.put((_DONE, err))
+                return
+            items.put((_DONE, None))
+
+        self._pool.submit(produce)
+        try:
+            while True:
+                item, err = items.get()
+                if err is not None:
+                    raise err
+                if item is _DONE:
+                    return
+                yield item
+        finally:
+            stop.set()
+
+
+MODEL_THREAD = ModelThread()
+
+STREAMED = frozenset({"generate"})
+CALLED = frozenset({"embed_audio", "embed_images", "rank", "rank_text", "zero_shot", "check_inputs"})
+
+
+class OnModelThread:
+    """A pipeline whose model calls run on MODEL_THREAD (streams for `generate`); other attributes pass through."""
+
+    def __init__(self, pipe: Any, thread: ModelThread = MODEL_THREAD) -> None:
+        self._pipe, self._thread = pipe, thread
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._pipe, name)
+        if name in STREAMED:
+            return lambda *args, **kwargs: self._thread.stream(value, *args, **kwargs)
+        if name in CALLED:
+            return lambda *args, **kwargs: self._thread.call(value, *args, **kwargs)
+        return value
