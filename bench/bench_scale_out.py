@@ -3,7 +3,7 @@ project's own test videos (tests/helpers/media.py: the tests' 64x48 size, and 32
 `embed-frames` frames per second with the toy set's image tower and a full-size BriVL tower (random weights, the
 real architecture's cost). One run, ratios from the same run.
 
-    python -m bench.bench_scale_out [--videos 64] [--seconds 4] [--frames 96]
+    python -m bench.bench_scale_out [--videos 256] [--seconds 4] [--frames 96]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def embed_rates(folder: Path, frames: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--videos", type=int, default=64)
+    parser.add_argument("--videos", type=int, default=256)  # fewer: runs under a second, worker start-up dominates
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--frames", type=int, default=96)
     args = parser.parse_args()

@@ -43,6 +43,17 @@ def read_audio_track(path: str | Path, start: float = 0.0, seconds: float | None
     return clip_window(_decode_audio(Path(path), "file"), start, seconds)[1]
 
 
+def _seek_before(container, stream, at: float) -> None:
+    """Jump to the last keyframe at or before `at` (decoding from there gives the same frames as from the start,
+    without decoding the half of a video before its middle); where the file cannot seek, stay at the start."""
+    if at <= 0 or not stream.time_base:
+        return
+    try:
+        container.seek(int(at / stream.time_base), stream=stream, backward=True, any_frame=False)
+    except Exception:  # noqa: BLE001 - FFmpeg's seek errors come in many types; decoding from the start still works
+        container.seek(0, stream=stream)
+
+
 def _read_frame(path: Path, at: float, max_side: int) -> tuple[Image.Image, float]:
     import av
 
@@ -50,6 +61,7 @@ def _read_frame(path: Path, at: float, max_side: int) -> tuple[Image.Image, floa
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
         stream = container.streams.video[0]
+        _seek_before(container, stream, at)
         chosen = None
         for frame in container.decode(stream):
             chosen = frame

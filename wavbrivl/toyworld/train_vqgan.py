@@ -86,6 +86,8 @@ def sharpen_decoder(
     latents still mean the same; only how the codes are drawn improves (small shapes above all). Returns the model
     frozen, in eval mode.
     """
+    if steps < 4:
+        raise ValueError(f"sharpening a VQGAN's decoder takes at least 4 steps; got {steps}")
     torch.manual_seed(seed)
     with torch.no_grad():
         latents = torch.cat([model.tokens_to_latents(model.encode_tokens(pixels[i : i + 256] * 2 - 1))
@@ -95,7 +97,10 @@ def sharpen_decoder(
     for part in parts:
         part.requires_grad_(True)
     optimizer = torch.optim.Adam(parts, lr=lr, betas=(0.5, 0.9))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.05)
+    # a 5 % warm-up, at least two steps of it (OneCycleLR cannot warm up over less than one)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=steps, pct_start=max(0.05, 2 / steps)
+    )
     gen = torch.Generator().manual_seed(seed)
     model.train()
     for step in range(steps):
