@@ -21,7 +21,7 @@ from wavbrivl.presets import model_size
 from wavbrivl.toyworld.card import write_toyworld_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.negatives import negatives
-from wavbrivl.toyworld.train_decoder import DECODER_EXAMPLES_START, decoder_level, train_toy_decoder
+from wavbrivl.toyworld.train_decoder import decoder_examples, train_toy_decoder
 from wavbrivl.toyworld.train_image import train_image_tower
 from wavbrivl.toyworld.train_text import train_text_tower
 from wavbrivl.toyworld.train_vqgan import sharpen_decoder, train_vqgan
@@ -296,9 +296,7 @@ def _sharpen(vqgan: VQGAN, config: ToyBuildConfig, log=print) -> VQGAN:
     """Train the VQGAN's decoder further on the decoder generator's pictures, half of them from the tails: small
     shapes (quiet sounds) were drawn as blobs and stars by a decoder trained only with its encoder."""
     log(f"VQGAN decoder alone: {config.vqgan_sharpen_steps} steps on {config.vqgan_sharpen_examples} pictures")
-    world = ToyWorld(config.seed)
-    indices = range(DECODER_EXAMPLES_START, DECODER_EXAMPLES_START + config.vqgan_sharpen_examples)
-    examples = [world.example(i, level_db=decoder_level(i, config.decoder_tail_share)) for i in indices]
+    examples = decoder_examples(ToyWorld(config.seed), 0, config.vqgan_sharpen_examples, config.decoder_tail_share)
     pixels = torch.stack(pil_to_tensor([e.image for e in examples]))
     return sharpen_decoder(vqgan, pixels, config.vqgan_sharpen_steps, seed=config.seed)
 

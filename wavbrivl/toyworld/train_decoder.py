@@ -8,7 +8,7 @@ import torch
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.models import EmbeddingDecoder
 from wavbrivl.models.image_tower import pil_to_tensor
-from wavbrivl.toyworld.world import LEVEL_RANGE_DB, ToyWorld
+from wavbrivl.toyworld.world import LEVEL_RANGE_DB, ToyExample, ToyWorld
 from wavbrivl.training.decoder import DecoderTrainConfig, code_indices, decoder_for, train_decoder
 
 DECODER_EXAMPLES_START = 2_000_000  # world indices of the decoder's pictures (apart from the towers' and held-out)
@@ -26,6 +26,12 @@ def decoder_level(index: int, tail_share: float) -> float | None:
     return float(rng.uniform(lo, lo + TAIL_DB) if rng.random() < 0.5 else rng.uniform(hi - TAIL_DB, hi))
 
 
+def decoder_examples(world: ToyWorld, start: int, stop: int, tail_share: float = 0.0) -> list[ToyExample]:
+    """The decoder's world examples start..stop-1 (its own index range, each loudness from `decoder_level`)."""
+    indices = range(DECODER_EXAMPLES_START + start, DECODER_EXAMPLES_START + stop)
+    return [world.example(i, level_db=decoder_level(i, tail_share)) for i in indices]
+
+
 @torch.no_grad()
 def decoder_data(
     pipe, world: ToyWorld, count: int, tail_share: float = 0.0, batch: int = 256
@@ -33,8 +39,7 @@ def decoder_data(
     """VQGAN codes (N, h, w) of `count` world pictures and their conditions (N, 2, D): picture, paired sound."""
     tokens, conditions = [], []
     for start in range(0, count, batch):
-        indices = range(DECODER_EXAMPLES_START + start, DECODER_EXAMPLES_START + min(start + batch, count))
-        examples = [world.example(i, level_db=decoder_level(i, tail_share)) for i in indices]
+        examples = decoder_examples(world, start, min(start + batch, count), tail_share)
         pixels = torch.stack(pil_to_tensor([e.image for e in examples]))
         tokens.append(code_indices(pipe.vqgan, pixels))
         pictures = pipe.image_tower.encode_pixels(pixels.to(pipe.device)).cpu()

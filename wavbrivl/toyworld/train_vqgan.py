@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from wavbrivl.configs import VQGANConfig, small_vqgan_config
 from wavbrivl.models import VQGAN
 from wavbrivl.presets import model_size
+from wavbrivl.training.decoder import code_indices
 
 # f8: a 64 px picture is 8 x 8 codes of 8 px, near the real f16 model's token geometry at 256 px (16 x 16 codes).
 # Coarse codes are what keep generation to whole shapes; at f2 (2 px codes) it could paint any texture.
@@ -68,7 +69,7 @@ def train_vqgan(
             usage.zero_()
         if progress:
             progress(step, float(loss))
-    return model.eval().requires_grad_(False)
+    return model.eval()
 
 
 def sharpen_decoder(
@@ -90,8 +91,7 @@ def sharpen_decoder(
         raise ValueError(f"sharpening a VQGAN's decoder takes at least 4 steps; got {steps}")
     torch.manual_seed(seed)
     with torch.no_grad():
-        latents = torch.cat([model.tokens_to_latents(model.encode_tokens(pixels[i : i + 256] * 2 - 1))
-                             for i in range(0, len(pixels), 256)])  # fmt: skip
+        latents = model.tokens_to_latents(code_indices(model, pixels, batch=256))
     model.requires_grad_(False)
     parts = [*model.post_quant_conv.parameters(), *model.decoder.parameters()]
     for part in parts:
