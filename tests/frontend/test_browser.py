@@ -137,6 +137,16 @@ def _shown(label: int) -> str:
     return CLASSES[label].name.replace(" ", "-") + "_"
 
 
+# Notes every picture the Generate tab's current-step view shows (its src), as the page shows it.
+PICTURES_SHOWN = """() => {
+    window.__steps = [];
+    new MutationObserver(() => {
+        const shown = document.querySelector("#current-step img");
+        if (shown && shown.src !== window.__steps.at(-1)) window.__steps.push(shown.src);
+    }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
+}"""
+
+
 def test_browser_walkthrough(app_url, driver):
     wav = EXAMPLES / "red-circle_-12dB.wav"
     browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -159,18 +169,16 @@ def test_browser_walkthrough(app_url, driver):
             steps = page.get_by_label("Steps").first
             steps.fill("12")
             steps.press("Enter")
+        page.evaluate(PICTURES_SHOWN)
         page.get_by_role("button", name="Generate", exact=True).click()
-        seen: set[str] = set()
-
-        def progressed(method: str = method, seen: set[str] = seen) -> bool:
-            text = page.inner_text("body")
-            for line in text.splitlines():
-                if line.startswith("seed ") and f", {method}," in line:
-                    seen.add(line.split("—")[1].split(",")[0].strip())
-            return any(line.startswith("seed 0 — final, " + method) for line in text.splitlines())
-
-        _wait_for(progressed, timeout=120, what=f"the {method} generation to finish")
-        assert len(seen) >= 3, seen  # per-step updates reached the page while it ran
+        _wait_for(
+            lambda m=method: f"seed 0 — final, {m}" in page.inner_text("body"),
+            timeout=120,
+            what=f"the {method} generation to finish",
+        )
+        steps = page.evaluate("() => window.__steps")  # each step's picture reached the page while it ran
+        assert len([s for s in steps if s.startswith("data:image/png")]) >= 3, steps
+        assert "/file=" in steps[-1]  # the final picture is a file, to keep
         assert page.locator("img").count() > 3
         page.screenshot(path=str(ARTIFACTS / f"generate-{method}.png"), full_page=True)
 

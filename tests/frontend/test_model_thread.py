@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+import torch
 
 from wavbrivl.frontend.model_thread import ModelThread, OnModelThread
+from wavbrivl.generation import GenerationConfig
 
 
 def test_calls_and_streams_run_on_one_thread_in_order():
@@ -80,3 +82,24 @@ def test_the_pipeline_proxy_sends_model_calls_to_the_thread_and_passes_the_rest(
     assert pipe.device == "cpu" and pipe.embed_audio([1]) == (model, [1])
     assert list(pipe.generate(3)) == [model] * 3
     assert pipe.generation_config() == threading.current_thread().name  # no model work: not sent over
+
+
+def test_decoder_streams_run_on_one_torch_thread_and_put_the_count_back():
+    class Pipe:
+        def generate(self, n, config=None):
+            yield from (torch.get_num_threads() for _ in range(n))
+
+    thread = ModelThread()
+    thread.call(torch.set_num_threads, 2)
+    pipe = OnModelThread(Pipe(), thread)
+    assert list(pipe.generate(2, config=GenerationConfig(method="decoder"))) == [1, 1]
+    assert list(pipe.generate(2, config=GenerationConfig(method="vqgan"))) == [2, 2]
+    assert thread.call(torch.get_num_threads) == 2  # put back after the decoder's stream
+
+    def failing():
+        yield torch.get_num_threads()
+        raise ValueError("bad step")
+
+    with pytest.raises(ValueError, match="bad step"):
+        list(thread.stream(failing, torch_threads=1))
+    assert thread.call(torch.get_num_threads) == 2  # put back after an error too

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import logging
 import math
 import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,9 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 import torch
+from gradio.data_classes import ImageData
 from gradio_client.utils import is_valid_file
+from PIL import Image
 
 from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
@@ -73,6 +78,30 @@ class Throttle:
             self.last = now
             return True
         return False
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A picture for a component made by `inline_pictures`: sent inside the message as a data: URL, not as a file."""
+
+    image: Image.Image
+
+
+def inline_pictures(component: gr.Image) -> gr.Image:
+    """The image output, taking `Inline` pictures too: a run's passing steps go inside the stream's messages (no
+    file written, served and fetched per step); other values (a run's final picture) are files, as before."""
+    original = component.postprocess
+
+    def postprocess(value):
+        if not isinstance(value, Inline):
+            return original(value)
+        buffer = io.BytesIO()
+        value.image.save(buffer, format="PNG", compress_level=1)
+        url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        return ImageData(url=url, orig_name="step.png", mime_type="image/png")
+
+    component.postprocess = postprocess
+    return component
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:

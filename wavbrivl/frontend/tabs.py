@@ -26,6 +26,7 @@ from .common import (
     LIMITS,
     MAX_LR,
     METHOD_LABELS,
+    Inline,
     Throttle,
     _check_image,
     _check_image_files,
@@ -33,6 +34,7 @@ from .common import (
     _guard,
     _need_audio,
     generation_gpu_seconds,
+    inline_pictures,
     load_sound,
     number_check,
     study_gpu_seconds,
@@ -182,11 +184,16 @@ def _generator(shared: Shared):
                 if step.final or step.step % max(1, step.total // 10) == 0:
                     strip.append((image, "final" if step.final else f"step {step.step}"))
                     grown = True
-                if heavy.due(step.final):  # the strip (when it grew) and the curve: twice a second and at the end
-                    yield image, strip if grown else gr.skip(), pd.DataFrame(curve), status
+                if heavy.due(step.final):  # the status, strip (when it grew) and curve: twice a second and at the end
+                    yield (
+                        image if step.final else Inline(image),
+                        strip if grown else gr.skip(),
+                        pd.DataFrame(curve),
+                        status,
+                    )
                     grown = False
-                else:  # every step's picture and status, nothing else
-                    yield image, gr.skip(), gr.skip(), status
+                else:  # every step's picture, inline, and nothing else: each changed output costs the page a render
+                    yield Inline(image), gr.skip(), gr.skip(), gr.skip()
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
@@ -227,7 +234,11 @@ def generate_tab(
             go = gr.Button("Generate", variant="primary")
             stop = gr.Button("Stop")
         with gr.Row():
-            current = gr.Image(label="Current step", format="png", height=256, elem_classes=["pixelated"])
+            current = inline_pictures(
+                gr.Image(
+                    label="Current step", format="png", height=256, elem_id="current-step", elem_classes=["pixelated"]
+                )
+            )
             curve = gr.LinePlot(
                 x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256
             )
