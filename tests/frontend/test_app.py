@@ -40,6 +40,8 @@ def test_generate_streams_every_step(client, wav):
     shown = np.asarray(Image.open(outputs[-1][0]).convert("RGB"))
     assert shown.shape == (32, 32, 3)  # sent at its own size; the page enlarges it without blur (APP_CSS)
     assert len(outputs[-1][1]) == 5  # the strip: every step of 4 (k = max(1, 4 // 10)) and the final picture
+    steps = [o[0] for o in outputs[:-1]]  # each passing step's picture inside its message, not a file to fetch
+    assert len(steps) >= 4 and all(s["path"] is None and s["url"].startswith("data:image/png") for s in steps)
 
 
 @pytest.mark.parametrize("method", ["vqgan", "decoder"])

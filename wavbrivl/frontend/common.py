@@ -19,6 +19,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 import torch
+from gradio.components.gallery import GalleryData, GalleryImage
 from gradio.data_classes import ImageData
 from gradio_client.utils import is_valid_file
 from PIL import Image
@@ -87,21 +88,28 @@ class Inline:
     image: Image.Image
 
 
-def inline_pictures(component: gr.Image) -> gr.Image:
-    """The image output, taking `Inline` pictures too: a run's passing steps go inside the stream's messages (no
-    file written, served and fetched per step); other values (a run's final picture) are files, as before."""
+def inline_pictures(component: gr.Image | gr.Gallery) -> gr.Image | gr.Gallery:
+    """The image (or gallery) output, taking `Inline` pictures too (a gallery: a list of (Inline, caption)): a run's
+    passing steps go inside the stream's messages, with no file written, served and fetched per step; other values
+    (a run's final pictures) are files, as before."""
     original = component.postprocess
 
     def postprocess(value):
-        if not isinstance(value, Inline):
-            return original(value)
-        buffer = io.BytesIO()
-        value.image.save(buffer, format="PNG", compress_level=1)
-        url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-        return ImageData(url=url, orig_name="step.png", mime_type="image/png")
+        if isinstance(value, Inline):
+            return _data_url(value)
+        if isinstance(value, list) and value and all(isinstance(v[0], Inline) for v in value):
+            return GalleryData(root=[GalleryImage(image=_data_url(image), caption=caption) for image, caption in value])
+        return original(value)
 
     component.postprocess = postprocess
     return component
+
+
+def _data_url(picture: Inline) -> ImageData:
+    buffer = io.BytesIO()
+    picture.image.save(buffer, format="PNG", compress_level=1)
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return ImageData(url=url, orig_name="step.png", mime_type="image/png")
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:

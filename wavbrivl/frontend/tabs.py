@@ -285,7 +285,8 @@ def _volume_studier(shared: Shared):
             for step in pipe.generate(embedded, config=config):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                yield list(zip(step.images, labels)), f"seed {seed} — {label}, {config.method}", table
+                images = step.images if step.final else [Inline(image) for image in step.images]  # the final: files
+                yield list(zip(images, labels)), f"seed {seed} — {label}, {config.method}", table
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
@@ -313,6 +314,7 @@ def volume_study_tab(
         side = gr.Gallery(
             label="One image per volume", columns=6, height="auto", format="png", elem_classes=["pixelated"]
         )
+        inline_pictures(side)
         status = gr.Markdown()
         cos_table = gr.Markdown()
         job = go.click(
