@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -86,14 +87,17 @@ def test_the_pipeline_proxy_sends_model_calls_to_the_thread_and_passes_the_rest(
 
 def test_decoder_streams_run_on_one_torch_thread_and_put_the_count_back():
     class Pipe:
-        def generate(self, n, config=None):
-            yield from (torch.get_num_threads() for _ in range(n))
+        def generate(self, sound, config=None):
+            yield from (torch.get_num_threads() for _ in range(2))
 
     thread = ModelThread()
     thread.call(torch.set_num_threads, 2)
     pipe = OnModelThread(Pipe(), thread)
-    assert list(pipe.generate(2, config=GenerationConfig(method="decoder"))) == [1, 1]
-    assert list(pipe.generate(2, config=GenerationConfig(method="vqgan"))) == [2, 2]
+    one, five = (SimpleNamespace(embeddings=torch.zeros(n, 8)) for n in (1, 5))  # a sound at 1 and 5 volumes
+    assert list(pipe.generate(one, config=GenerationConfig(method="decoder"))) == [1, 1]
+    assert list(pipe.generate(None, config=GenerationConfig(method="decoder"))) == [1, 1]  # text prompts alone
+    assert list(pipe.generate(five, config=GenerationConfig(method="decoder"))) == [2, 2]  # a study: larger ops
+    assert list(pipe.generate(one, config=GenerationConfig(method="vqgan"))) == [2, 2]
     assert thread.call(torch.get_num_threads) == 2  # put back after the decoder's stream
 
     def failing():
