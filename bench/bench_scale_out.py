@@ -108,6 +108,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--frames", type=int, default=96)
     args = parser.parse_args()
+    if args.videos < 40:
+        parser.error("--videos: give at least 40 (half of them, at least 20, are the 320x240 set)")
     with tempfile.TemporaryDirectory() as tmp:
         for size, videos, seconds in (((64, 48), args.videos, args.seconds), ((320, 240), args.videos // 2, 10.0)):
             rates = prepare_rates(Path(tmp), videos, seconds, size)

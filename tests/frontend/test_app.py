@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gradio_client import handle_file
@@ -50,6 +52,9 @@ def test_volume_study_one_image_per_volume_per_step(client, wav, method):
     outputs = list(job)
     assert len(outputs) >= 4 and all(len(o[0]) == 3 for o in outputs)
     assert f"final, {method}" in outputs[-1][1]
+    passing = [shown["image"] for o in outputs[:-1] for shown in o[0]]  # inline, never a skip or an update
+    assert all(p["path"] is None and p["url"].startswith("data:image/png") for p in passing)
+    assert all(Path(shown["image"]).is_file() for shown in outputs[-1][0])  # the final pictures: files
 
 
 def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):
@@ -71,7 +76,6 @@ def test_app_and_cli_rank_alike(client, wav, image_files, capsys):
     """The same request (sound, images, volume) through the app and through `wavbrivl rank` gives the same order
     and scores: both load the set through one settings module and parse the volume in one place."""
     import json
-    from pathlib import Path
 
     from wavbrivl.cli import main
 

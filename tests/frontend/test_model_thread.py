@@ -85,20 +85,29 @@ def test_the_pipeline_proxy_sends_model_calls_to_the_thread_and_passes_the_rest(
     assert pipe.generation_config() == threading.current_thread().name  # no model work: not sent over
 
 
-def test_decoder_streams_run_on_one_torch_thread_and_put_the_count_back():
+def test_decoder_streams_of_one_picture_run_on_one_torch_thread_and_put_the_count_back():
     class Pipe:
-        def generate(self, sound, config=None):
+        def generate(self, audio, volumes_db=0.0, config=None, prompts=None):
             yield from (torch.get_num_threads() for _ in range(2))
 
     thread = ModelThread()
     thread.call(torch.set_num_threads, 2)
     pipe = OnModelThread(Pipe(), thread)
+    decoder, vqgan = GenerationConfig(method="decoder"), GenerationConfig(method="vqgan")
     one, five = (SimpleNamespace(embeddings=torch.zeros(n, 8)) for n in (1, 5))  # a sound at 1 and 5 volumes
-    assert list(pipe.generate(one, config=GenerationConfig(method="decoder"))) == [1, 1]
-    assert list(pipe.generate(None, config=GenerationConfig(method="decoder"))) == [1, 1]  # text prompts alone
-    assert list(pipe.generate(five, config=GenerationConfig(method="decoder"))) == [2, 2]  # a study: larger ops
-    assert list(pipe.generate(one, config=GenerationConfig(method="vqgan"))) == [2, 2]
+    assert list(pipe.generate(one, config=decoder)) == [1, 1]
+    assert list(pipe.generate(None, config=decoder, prompts="a red circle")) == [1, 1]  # text prompts alone
+    assert list(pipe.generate("a.wav", 6.0, decoder)) == [1, 1]  # config given by position
+    assert list(pipe.generate(five, config=decoder)) == [2, 2]  # a study's batch: larger operators
+    assert list(pipe.generate("a.wav", [0.0, 6.0], decoder)) == [2, 2]  # two volumes of a raw sound
+    assert list(pipe.generate(["a.wav", "b.wav"], config=decoder)) == [2, 2]  # two clips
+    assert list(pipe.generate(one, config=vqgan)) == [2, 2]
     assert thread.call(torch.get_num_threads) == 2  # put back after the decoder's stream
+
+    stream = pipe.generate(one, config=decoder)
+    assert next(stream) == 1
+    stream.close()  # Stop in the middle
+    assert thread.call(torch.get_num_threads) == 2  # put back (the call waits for the producer to finish)
 
     def failing():
         yield torch.get_num_threads()

@@ -60,7 +60,7 @@ METHOD_LABELS = {
 }
 # Generated pictures are sent at their own size and enlarged by the browser without blur.
 APP_CSS = ".pixelated img { image-rendering: pixelated; }"
-HEAVY_UPDATE_SECONDS = 0.5  # the strip and the similarity curve are re-sent at most this often while a run streams
+HEAVY_UPDATE_SECONDS = 0.5  # the status line, strip and curve are sent at most this often while a run streams
 GPU_LANE = {"concurrency_id": "gpu", "concurrency_limit": 1}  # the handlers that take turns on the model
 log = logging.getLogger("wavbrivl.app")
 
@@ -91,13 +91,16 @@ class Inline:
 def inline_pictures(component: gr.Image | gr.Gallery) -> gr.Image | gr.Gallery:
     """The image (or gallery) output, taking `Inline` pictures too (a gallery: a list of (Inline, caption)): a run's
     passing steps go inside the stream's messages, with no file written, served and fetched per step; other values
-    (a run's final pictures) are files, as before."""
+    (a run's final pictures) are files, as before.
+
+    The wrapper is on this instance: a gr.skip() or gr.update() sent to the component makes Gradio replace it, in
+    that session, by a fresh instance without it, so the handlers never send one to these outputs (tested)."""
     original = component.postprocess
 
     def postprocess(value):
         if isinstance(value, Inline):
             return _data_url(value)
-        if isinstance(value, list) and value and all(isinstance(v[0], Inline) for v in value):
+        if isinstance(value, list) and value and all(isinstance(v, tuple) and isinstance(v[0], Inline) for v in value):
             return GalleryData(root=[GalleryImage(image=_data_url(image), caption=caption) for image, caption in value])
         return original(value)
 

@@ -21,6 +21,7 @@ does a decoder stream of several pictures (a volume study): five volumes took 0.
 
 from __future__ import annotations
 
+import inspect
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -56,9 +57,9 @@ class ModelThread:
 
         def produce() -> None:
             before = torch.get_num_threads()
-            if torch_threads is not None:
-                torch.set_num_threads(torch_threads)
             try:
+                if torch_threads is not None and torch_threads != before:
+                    torch.set_num_threads(torch_threads)
                 source = make(*args, **kwargs)
                 try:
                     for item in source:
@@ -73,7 +74,8 @@ class ModelThread:
                 items.put((_DONE, err))
                 return
             finally:
-                torch.set_num_threads(before)
+                if torch.get_num_threads() != before:  # setting it is not free (oneDNN drops its caches)
+                    torch.set_num_threads(before)
             items.put((_DONE, None))
 
         self._pool.submit(produce)
@@ -106,15 +108,30 @@ class OnModelThread:
         value = getattr(self._pipe, name)
         if name in STREAMED:
             return lambda *args, **kwargs: self._thread.stream(
-                value, *args, torch_threads=_threads_for(kwargs.get("config"), args[0] if args else None), **kwargs
+                value, *args, torch_threads=_threads_for(value, args, kwargs), **kwargs
             )
         if name in CALLED:
             return lambda *args, **kwargs: self._thread.call(value, *args, **kwargs)
         return value
 
 
-def _threads_for(config: Any, audio: Any = None) -> int | None:
+def _threads_for(generate: Callable[..., Any], args: tuple, kwargs: dict) -> int | None:
     """torch threads for a generation stream: one for one picture by a small-latent sampler, else as they are."""
+    try:
+        given = inspect.signature(generate).bind_partial(*args, **kwargs).arguments
+    except TypeError:  # not the pipeline's signature: leave the threads as they are
+        return None
+    if getattr(given.get("config"), "method", None) not in ONE_THREAD_METHODS:
+        return None
+    return 1 if _pictures(given.get("audio"), given.get("volumes_db", 0.0)) == 1 else None
+
+
+def _pictures(audio: Any, volumes: Any) -> int:
+    """How many pictures a generate call makes: one per embedded row, or per (clip, volume) of raw sources."""
+    if audio is None:  # text prompts alone
+        return 1
     embeddings = getattr(audio, "embeddings", None)
-    pictures = len(embeddings) if embeddings is not None else 1  # a sound's volumes, or text prompts alone
-    return 1 if getattr(config, "method", None) in ONE_THREAD_METHODS and pictures == 1 else None
+    if embeddings is not None:
+        return len(embeddings)
+    clips = len(audio) if isinstance(audio, (list, tuple)) else 1
+    return clips * (len(volumes) if isinstance(volumes, (list, tuple)) else 1)
