@@ -73,7 +73,7 @@ def main() -> None:
 
     import app
     from wavbrivl import WavBriVLPipeline, load_audio
-    from wavbrivl.frontend.model_thread import MODEL_THREAD
+    from wavbrivl.frontend.model_thread import MODEL_THREAD, ONE_THREAD_METHODS
 
     # the app's model thread loads and runs the set, and the pipeline's own time is taken there too: nothing else in
     # this process runs torch (wavbrivl/frontend/model_thread.py says why)
@@ -108,7 +108,7 @@ def main() -> None:
                 bar = max(1.3 * own, own + 0.5)
                 http = min(http_click_to_final(url, sound, config, seed + 50) for seed in seeds)
                 niced = ", browser niced" if args.nice_browser else ""
-                serving = 1 if method == "decoder" else MODEL_THREAD.call(torch.get_num_threads)  # model_thread.py
+                serving = 1 if method in ONE_THREAD_METHODS else MODEL_THREAD.call(torch.get_num_threads)
                 print(
                     f"{method} ({serving} threads serving{niced}): app click->final {shown:.2f} s "
                     f"(best of {args.repeat}), pipeline {own:.2f} s, ratio {shown / own:.2f}x, bar {bar:.2f} s: "

@@ -20,13 +20,12 @@ import torch
 from bench.common import machine
 from tests.helpers.media import make_video
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.data.shards import Sample, encode_sample, write_shard
-from wavbrivl.data.video import extract_clip
+from wavbrivl.data.shards import Sample, write_shard
 from wavbrivl.factory import full_size_components
 from wavbrivl.loading import TOYWORLD_DIR
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
-from wavbrivl.training.prepare import ClipSettings, prepare
+from wavbrivl.training.prepare import ClipSettings, VideoClips, VideoEntry, prepare
 
 
 def prepare_rates(folder: Path, videos: int, seconds: float, size: tuple[int, int]) -> dict[int, tuple[float, float]]:
@@ -56,8 +55,8 @@ def prepare_rates(folder: Path, videos: int, seconds: float, size: tuple[int, in
 
 
 def _clip_record(path: Path) -> int:
-    clip = extract_clip(path, 9.0)
-    return len(encode_sample(Sample(path.stem, clip.audio, clip.frame, {}))["audio.flac"])
+    """prepare's own work on one 10 s video (its dataset's item: the clip extracted and encoded), its index back."""
+    return VideoClips([(0, VideoEntry(path))], ClipSettings(seconds=9.0))[0][0]
 
 
 def pool_ceiling(folder: Path) -> float:
