@@ -47,6 +47,9 @@ class EmbeddingStore:
         self._read: set[Path] = set()
         self._chunks = 0
         self.reload()
+        # Every rank takes its view before any rank writes here: each computes its share of what is missing from
+        # that view, and a rank that saw another's first chunks would split a different list (items left undone).
+        barrier(world)
 
     def reload(self) -> None:
         """Read the chunks written since (by this or another process); a damaged one is dropped, never trusted."""
