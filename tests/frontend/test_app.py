@@ -44,6 +44,11 @@ def test_generate_streams_every_step(client, wav):
     assert len(outputs[-1][1]) == 5  # the strip: every step of 4 (k = max(1, 4 // 10)) and the final picture
     steps = [o[0] for o in outputs[:-1]]  # each passing step's picture inside its message, not a file to fetch
     assert len(steps) >= 4 and all(s["path"] is None and s["url"].startswith("data:image/png") for s in steps)
+    skip = {"__type__": "update"}  # between the twice-a-second updates the rest stays as the page shows it
+    for _, strip, curve, status in outputs[:-1]:
+        assert strip == skip or all(shown["image"]["url"].startswith("data:image/png") for shown in strip)
+        assert curve == skip or curve["data"]
+        assert status == skip or status.startswith("seed 1 — step")
 
 
 @pytest.mark.parametrize("method", ["vqgan", "decoder"])
@@ -55,6 +60,9 @@ def test_volume_study_one_image_per_volume_per_step(client, wav, method):
     passing = [shown["image"] for o in outputs[:-1] for shown in o[0]]  # inline, never a skip or an update
     assert all(p["path"] is None and p["url"].startswith("data:image/png") for p in passing)
     assert all(Path(shown["image"]).is_file() for shown in outputs[-1][0])  # the final pictures: files
+    tables = [o[2] for o in outputs]  # the cosine table: with the first step and the final, unchanged between
+    assert tables[0].startswith("| cosine |") and tables[-1] == tables[0]
+    assert all(t == {"__type__": "update"} for t in tables[1:-1])
 
 
 def test_bad_input_is_an_error_not_a_crash(client, tmp_path, wav):

@@ -83,36 +83,55 @@ class Throttle:
 
 @dataclass(frozen=True)
 class Inline:
-    """A picture for a component made by `inline_pictures`: sent inside the message as a data: URL, not as a file."""
+    """A picture for a component made by `streamed`: sent inside the message as a data: URL, not as a file."""
 
     image: Image.Image
 
+    @functools.cached_property
+    def data_url(self) -> ImageData:
+        """The picture as a lossless PNG data: URL, encoded once however often it is sent."""
+        buffer = io.BytesIO()
+        self.image.save(buffer, format="PNG", compress_level=1)
+        url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+        return ImageData(url=url, orig_name="step.png", mime_type="image/png")
 
-def inline_pictures(component: gr.Image | gr.Gallery) -> gr.Image | gr.Gallery:
-    """The image (or gallery) output, taking `Inline` pictures too (a gallery: a list of (Inline, caption)): a run's
-    passing steps go inside the stream's messages, with no file written, served and fetched per step; other values
-    (a run's final pictures) are files, as before.
+
+class Unchanged:
+    """A streamed output that stays as the page shows it: sent as the skip's own wire form (see `streamed`)."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = Unchanged()
+_SKIP = {"__type__": "update"}  # what a gr.skip() becomes on the wire: an update with no properties, a no-op
+
+
+def streamed(component: gr.Component) -> gr.Component:
+    """The output of a streaming handler, made cheap to send at every step. It also takes:
+
+    - `Inline` pictures (a gallery: a list of (Inline, caption)): a run's passing steps go inside the stream's
+      messages as data: URLs, with no file written, served and fetched per step; other values (a run's final
+      pictures) are files, as before;
+    - UNCHANGED: the page keeps what it shows. A gr.skip() says the same on the wire, but Gradio first builds a fresh
+      component for every skipped output of every message (its props, its config, its JSON schema): 1 to 4 ms each
+      on this 2-core machine, on the cores the model runs on. A repeated value instead costs the page an update.
 
     The wrapper is on this instance: a gr.skip() or gr.update() sent to the component makes Gradio replace it, in
     that session, by a fresh instance without it, so the handlers never send one to these outputs (tested)."""
     original = component.postprocess
 
     def postprocess(value):
+        if value is UNCHANGED:
+            return dict(_SKIP)
         if isinstance(value, Inline):
-            return _data_url(value)
+            return value.data_url
         if isinstance(value, list) and value and all(isinstance(v, tuple) and isinstance(v[0], Inline) for v in value):
-            return GalleryData(root=[GalleryImage(image=_data_url(image), caption=caption) for image, caption in value])
+            return GalleryData(root=[GalleryImage(image=image.data_url, caption=caption) for image, caption in value])
         return original(value)
 
     component.postprocess = postprocess
     return component
-
-
-def _data_url(picture: Inline) -> ImageData:
-    buffer = io.BytesIO()
-    picture.image.save(buffer, format="PNG", compress_level=1)
-    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return ImageData(url=url, orig_name="step.png", mime_type="image/png")
 
 
 def _banner(pipe: WavBriVLPipeline) -> str:

@@ -26,6 +26,7 @@ from .common import (
     LIMITS,
     MAX_LR,
     METHOD_LABELS,
+    UNCHANGED,
     Inline,
     Throttle,
     _check_image,
@@ -34,9 +35,9 @@ from .common import (
     _guard,
     _need_audio,
     generation_gpu_seconds,
-    inline_pictures,
     load_sound,
     number_check,
+    streamed,
     study_gpu_seconds,
     within_one_gpu_call,
 )
@@ -175,25 +176,20 @@ def _generator(shared: Shared):
                 cutn=int(cutn), seed=seed
             )  # fmt: skip
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
-            heavy, grown = Throttle(), False
+            heavy = Throttle()
             for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
                 image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
+                if step.final or step.step % max(1, step.total // 10) == 0:
+                    strip.append((Inline(image), "final" if step.final else f"step {step.step}"))
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
                 status = f"seed {seed} — {label}, {config.method}, similarity {step.similarity[0]:+.4f}"
-                if step.final or step.step % max(1, step.total // 10) == 0:
-                    strip.append((image, "final" if step.final else f"step {step.step}"))
-                    grown = True
-                if heavy.due(step.final):  # the status, strip (when it grew) and curve: twice a second and at the end
-                    yield (
-                        image if step.final else Inline(image),
-                        strip if grown else gr.skip(),
-                        pd.DataFrame(curve),
-                        status,
-                    )
-                    grown = False
+                if step.final:  # the final pictures are files, to download
+                    yield image, [(item.image, caption) for item, caption in strip], pd.DataFrame(curve), status
+                elif heavy.due():  # the status, strip and curve: twice a second
+                    yield Inline(image), list(strip), pd.DataFrame(curve), status
                 else:  # every step's picture, inline, and nothing else: each changed output costs the page a render
-                    yield Inline(image), gr.skip(), gr.skip(), gr.skip()
+                    yield Inline(image), UNCHANGED, UNCHANGED, UNCHANGED
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
@@ -234,16 +230,18 @@ def generate_tab(
             go = gr.Button("Generate", variant="primary")
             stop = gr.Button("Stop")
         with gr.Row():
-            current = inline_pictures(
+            current = streamed(
                 gr.Image(
                     label="Current step", format="png", height=256, elem_id="current-step", elem_classes=["pixelated"]
                 )
             )
-            curve = gr.LinePlot(
-                x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256
+            curve = streamed(
+                gr.LinePlot(x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256)
             )
-        strip = gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png", elem_classes=["pixelated"])
-        status = gr.Markdown()
+        strip = streamed(
+            gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png", elem_classes=["pixelated"])
+        )
+        status = streamed(gr.Markdown())
         job = go.click(
             within_one_gpu_call(generate, generation_gpu_seconds),
             [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts, *method_inputs],
@@ -282,11 +280,12 @@ def _volume_studier(shared: Shared):
             header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
             rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
             table = "\n".join([header, *rows])
-            for step in pipe.generate(embedded, config=config):
+            for n, step in enumerate(pipe.generate(embedded, config=config)):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
                 images = step.images if step.final else [Inline(image) for image in step.images]  # the final: files
-                yield list(zip(images, labels)), f"seed {seed} — {label}, {config.method}", table
+                shown = table if n == 0 or step.final else UNCHANGED  # the same table for the whole run
+                yield list(zip(images, labels)), f"seed {seed} — {label}, {config.method}", shown
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
@@ -314,9 +313,9 @@ def volume_study_tab(
         side = gr.Gallery(
             label="One image per volume", columns=6, height="auto", format="png", elem_classes=["pixelated"]
         )
-        inline_pictures(side)
+        streamed(side)
         status = gr.Markdown()
-        cos_table = gr.Markdown()
+        cos_table = streamed(gr.Markdown())
         job = go.click(
             within_one_gpu_call(volume_study, study_gpu_seconds),
             [shared.audio, volumes, steps, seed, size, cutn, *method_inputs],
