@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -98,6 +99,7 @@ def test_decoder_streams_of_one_picture_run_on_one_torch_thread_and_put_the_coun
     assert list(pipe.generate(one, config=decoder)) == [1, 1]
     assert list(pipe.generate(None, config=decoder, prompts="a red circle")) == [1, 1]  # text prompts alone
     assert list(pipe.generate("a.wav", 6.0, decoder)) == [1, 1]  # config given by position
+    assert list(pipe.generate((16000, np.zeros(1600)), config=decoder)) == [1, 1]  # one (rate, samples) sound
     assert list(pipe.generate(five, config=decoder)) == [2, 2]  # a study's batch: larger operators
     assert list(pipe.generate("a.wav", [0.0, 6.0], decoder)) == [2, 2]  # two volumes of a raw sound
     assert list(pipe.generate(["a.wav", "b.wav"], config=decoder)) == [2, 2]  # two clips

@@ -32,8 +32,7 @@ def pair_clips(
     audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float], max_seconds: float
 ) -> tuple[list[AudioClip], list[float]]:
     """Read the clip(s) and pair them with the volume(s): one clip at every volume, or one volume per clip."""
-    sources = list(audio) if isinstance(audio, list) else [audio]
-    volumes = [float(v) for v in volumes_db] if isinstance(volumes_db, (list, tuple)) else [float(volumes_db)]
+    sources, volumes = _listed(audio, volumes_db)
     if not sources or not volumes:
         raise InputError("no audio or no volume was given")
     clips = [load_audio(s, max_seconds=max_seconds) for s in sources]
@@ -44,3 +43,17 @@ def pair_clips(
     elif len(volumes) != len(clips):
         raise InputError(f"{len(clips)} clips but {len(volumes)} volumes: give one volume, or one per clip")
     return clips, volumes
+
+
+def pair_count(audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]) -> int:
+    """How many (clip, volume) pairs `pair_clips` makes of these, without reading any sound (at least 1)."""
+    sources, volumes = _listed(audio, volumes_db)
+    return max(len(sources), len(volumes), 1)
+
+
+def _listed(audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]):
+    """The sources and volumes as lists: a list of sources is several clips; anything else (a path, an array, a
+    (rate, samples) tuple) is one."""
+    sources = list(audio) if isinstance(audio, list) else [audio]
+    volumes = [float(v) for v in volumes_db] if isinstance(volumes_db, (list, tuple)) else [float(volumes_db)]
+    return sources, volumes

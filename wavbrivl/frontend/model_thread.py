@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from wavbrivl.data.pairs import pair_count
+
 T = TypeVar("T")
 _DONE = object()
 
@@ -123,15 +125,9 @@ def _threads_for(generate: Callable[..., Any], args: tuple, kwargs: dict) -> int
         return None
     if getattr(given.get("config"), "method", None) not in ONE_THREAD_METHODS:
         return None
-    return 1 if _pictures(given.get("audio"), given.get("volumes_db", 0.0)) == 1 else None
-
-
-def _pictures(audio: Any, volumes: Any) -> int:
-    """How many pictures a generate call makes: one per embedded row, or per (clip, volume) of raw sources."""
-    if audio is None:  # text prompts alone
+    audio = given.get("audio")
+    if audio is None:  # text prompts alone: one picture
         return 1
-    embeddings = getattr(audio, "embeddings", None)
-    if embeddings is not None:
-        return len(embeddings)
-    clips = len(audio) if isinstance(audio, (list, tuple)) else 1
-    return clips * (len(volumes) if isinstance(volumes, (list, tuple)) else 1)
+    embeddings = getattr(audio, "embeddings", None)  # an earlier embed_audio call: one picture per row
+    pictures = len(embeddings) if embeddings is not None else pair_count(audio, given.get("volumes_db", 0.0))
+    return 1 if pictures == 1 else None
