@@ -114,7 +114,7 @@ def streamed(component: gr.Component) -> gr.Component:
       messages as data: URLs, with no file written, served and fetched per step; other values (a run's final
       pictures) are files, as before;
     - UNCHANGED: the page keeps what it shows. A gr.skip() says the same on the wire, but Gradio first builds a fresh
-      component for every skipped output of every message (its props, its config, its JSON schema): 1 to 4 ms each
+      component for every skipped output of every message (its props, its config, its JSON schema): 0.5 to 4 ms each
       on this 2-core machine, on the cores the model runs on. A repeated value instead costs the page an update.
 
     The wrapper is on this instance: a gr.skip() or gr.update() sent to the component makes Gradio replace it, in
