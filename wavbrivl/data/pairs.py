@@ -51,7 +51,9 @@ def pair_count(audio: AudioSource | Sequence[AudioSource], volumes_db: float | S
     return max(len(sources), len(volumes), 1)
 
 
-def _listed(audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]):
+def _listed(
+    audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]
+) -> tuple[list[AudioSource], list[float]]:
     """The sources and volumes as lists: a list of sources is several clips; anything else (a path, an array, a
     (rate, samples) tuple) is one."""
     sources = list(audio) if isinstance(audio, list) else [audio]

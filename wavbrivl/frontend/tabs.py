@@ -176,20 +176,22 @@ def _generator(shared: Shared):
                 cutn=int(cutn), seed=seed
             )  # fmt: skip
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
-            heavy = Throttle()
+            heavy, strip_sent = Throttle(), 0
             for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
                 image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
+                picture = Inline(image)  # encoded once, for the current step and the strip alike
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
                 if step.final or step.step % max(1, step.total // 10) == 0:
-                    strip.append((Inline(image), "final" if step.final else f"step {step.step}"))
+                    strip.append((picture, "final" if step.final else f"step {step.step}"))
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
                 status = f"seed {seed} — {label}, {config.method}, similarity {step.similarity[0]:+.4f}"
                 if step.final:  # the final pictures are files, to download
                     yield image, [(item.image, caption) for item, caption in strip], pd.DataFrame(curve), status
-                elif heavy.due():  # the status, strip and curve: twice a second
-                    yield Inline(image), list(strip), pd.DataFrame(curve), status
+                elif heavy.due():  # the status, strip (when it grew) and curve: twice a second
+                    grown, strip_sent = len(strip) > strip_sent, len(strip)
+                    yield picture, list(strip) if grown else UNCHANGED, pd.DataFrame(curve), status
                 else:  # every step's picture, inline, and nothing else: each changed output costs the page a render
-                    yield Inline(image), UNCHANGED, UNCHANGED, UNCHANGED
+                    yield picture, UNCHANGED, UNCHANGED, UNCHANGED
         except Exception as err:  # noqa: BLE001
             raise _error(err, audio) from None
 
