@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the checks and the whole test suite offline; extra arguments go to pytest
-# (`bash scripts/test.sh -m "not slow"`: the fast tests only).
+# (`bash scripts/test.sh -m "not slow"`: the fast tests only; `-n 0`: in one process).
+# The suite runs in TEST_WORKERS pytest-xdist processes (default 2, one per core of a 2-core machine), each with
+# one torch thread (tests/helpers/threads.py), the slow tests first (tests/conftest.py), handed out one at a time
+# to whichever worker is free (--maxschedchunk 1), so the longest start early and the quick ones fill the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,4 +20,5 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 export NUMBA_CACHE_DIR=${NUMBA_CACHE_DIR:-/tmp/numba-cache}
 .venv/bin/ruff check wavbrivl tests bench app.py
 .venv/bin/ruff format --check wavbrivl tests bench app.py
-.venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-2}" --dist load --maxschedchunk 1 \
+  tests "$@"

@@ -15,6 +15,16 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from tests.helpers.audio import SR, tone  # noqa: E402
+from tests.helpers.threads import TORCH_THREADS  # noqa: E402
+
+torch.set_num_threads(TORCH_THREADS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """In a parallel run's workers (pytest -n), the slow tests first: the long ones start early, on both
+    workers, and the quick ones fill the end. A serial run keeps the files' order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +32,7 @@ def tiny_pipeline():
     """The offline tiny-random pipeline on the CPU."""
     from wavbrivl import WavBriVLPipeline
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(TORCH_THREADS)
     return WavBriVLPipeline.from_preset("tiny-random", device="cpu")
 
 
@@ -69,5 +79,5 @@ def toy_pipeline():
     from wavbrivl import WavBriVLPipeline
     from wavbrivl.loading import TOYWORLD_DIR
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(TORCH_THREADS)
     return WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")

@@ -11,6 +11,7 @@ import torch
 from huggingface_hub import ModelCard
 
 from tests.helpers.audio import SR, tone
+from tests.helpers.threads import TORCH_THREADS
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.data.shards import Sample, write_shard
@@ -43,7 +44,7 @@ def _shards(folder: Path, image_tower, count: int, seed: int) -> Path:
 def run(tmp_path_factory) -> Path:
     """A tiny set whose audio tower `wavbrivl train` trained for 4 steps (3, then resumed), with validation."""
     root = tmp_path_factory.mktemp("push")
-    torch.set_num_threads(2)
+    torch.set_num_threads(TORCH_THREADS)
     audio, image, vqgan = tiny_components(seed=3)
     WavBriVLPipeline(audio, image, vqgan, device="cpu").save_pretrained(root / "base")
     config = dict(

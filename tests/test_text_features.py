@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.helpers.threads import TORCH_THREADS
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.generation import Prompt, parse_prompts
@@ -17,7 +18,7 @@ NAMES = [c.name for c in CLASSES]
 
 @pytest.fixture(scope="module")
 def toy():
-    torch.set_num_threads(2)
+    torch.set_num_threads(TORCH_THREADS)
     return WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.helpers.eval_layouts import make_clotho, make_desed, make_esc50, make_us8k, make_vggsound
+from tests.helpers.threads import TORCH_THREADS
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.errors import WeightsError
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 # ---------------------------------------------------------------- every task on miniature layouts
 @pytest.fixture(scope="module")
 def toy():
-    torch.set_num_threads(2)
+    torch.set_num_threads(TORCH_THREADS)
     return WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu")
 
 
@@ -185,7 +186,7 @@ def test_two_torchrun_ranks_write_the_same_report_as_one_process(task, layouts, 
         sorted((root / "audio").glob("*.wav"))[3].write_bytes(b"not audio at all")
     one = run_task(toy, EvalConfig(task, str(root), cache=str(tmp_path / "one")))
     args = ["-m", "wavbrivl.cli", "evaluate", "--task", task, "--root", str(root), "--device", "cpu"]
-    launcher = ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29545"]
+    launcher = ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
     two = subprocess.run([sys.executable, *launcher, *args, "--out", str(tmp_path / "two")], env=env,
                          capture_output=True, text=True, timeout=300)  # fmt: skip

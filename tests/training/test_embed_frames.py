@@ -80,7 +80,7 @@ def test_two_torchrun_ranks_store_the_same_vectors_as_one_process(raw, tower, tm
     embed_frames(raw, tower, tmp_path / "one", batch_size=3)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29543",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
          "-m", "wavbrivl.cli", "embed-frames", "--shards", str(raw), "--tower", str(tmp_path / "set"),
          "--out", str(tmp_path / "two"), "--batch-size", "3", "--workers", "1", "--device", "cpu"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,

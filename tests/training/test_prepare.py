@@ -105,7 +105,7 @@ def test_two_torchrun_ranks_write_the_same_shards_and_report_as_one_process(vide
             "--seed", "3", "--per-shard", "2"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29541",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
          "-m", "wavbrivl.cli", "prepare", *args],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -187,8 +187,7 @@ def test_two_processes_match_one_with_the_same_global_batch(toy_data, tmp_path):
             "torch.distributed.run",
             "--nproc_per_node",
             "2",
-            "--master_port",
-            "29533",
+            "--standalone",  # a free port of its own: parallel test runs never share one
             *_train_args(toy_data, tmp_path / "two", 3, ["--checkpoint-every", "3"]),
         ]
     )

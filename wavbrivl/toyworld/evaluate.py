@@ -40,9 +40,15 @@ def _embed(tower, examples: list[ToyExample]) -> torch.Tensor:
 
 
 def evaluate_toyworld(
-    pipe, train: list[ToyExample], held_out: list[ToyExample], seed: int = 0, config: GenerationConfig | None = None
+    pipe,
+    train: list[ToyExample],
+    held_out: list[ToyExample],
+    seed: int = 0,
+    config: GenerationConfig | None = None,
+    methods: tuple[str, ...] | None = None,
 ) -> dict[str, float]:
-    """Image tower class accuracy / size correlation, VQGAN PSNR, audio→image R@1, and the judged generations."""
+    """Image tower class accuracy / size correlation, VQGAN PSNR, audio→image R@1, and the judged generations of
+    each method (every method the set has unless methods names some; judged from the world seed seed + 777)."""
     tower = pipe.image_tower
     train_e, test_e = _embed(tower, train), _embed(tower, held_out)
     train_y = torch.tensor([e.label for e in train])
@@ -73,7 +79,7 @@ def evaluate_toyworld(
         "audio_to_image_class_r1": retrieval["a2i_r1"],
         "image_to_audio_class_r1": retrieval["i2a_r1"],
     }
-    for method in pipe.methods():  # every method the set has, each graded by both judges
+    for method in pipe.methods() if methods is None else methods:  # each graded by both judges
         run = replace(config, method=method) if config else pipe.generation_config(method=method)
         metrics.update({f"{method}_{k}": v for k, v in judge_generations(pipe, seed + 777, config=run).items()})
     return metrics
@@ -95,27 +101,25 @@ def judge_generations(
     """Generate from every class's sound with every seed (the model set's defaults unless config is given) and
     grade the pictures with the pixel judge, which no tower guides: colour, one object, shape, and the volume
     study's Spearman(volume, object area) per class."""
+    return {
+        **judge_class_pictures(pipe, world_seed, seeds, config),
+        **judge_volume_study(pipe, world_seed, study_seeds, config),
+    }
+
+
+def judge_class_pictures(
+    pipe, world_seed: int = 777, seeds: tuple[int, ...] = GENERATION_SEEDS, config: GenerationConfig | None = None
+) -> dict[str, float]:
+    """One picture per class's sound (one batch) for every seed, graded by the pixel judge and the CNN judge."""
     config = config or pipe.generation_config()
     clips = class_sounds(world_seed)
     rows: list[tuple[bool, bool, bool, float]] = []
-    rho = np.zeros((len(study_seeds), len(CLASSES)))
-    study_right = np.zeros((len(study_seeds), len(CLASSES), len(STUDY_VOLUMES_DB)))
-    study_cnn = np.zeros_like(study_right)
     cnn_right = []
     for seed in seeds:
         final = pipe.generate_final(clips, 0.0, replace(config, seed=seed))
         rows += [grade(picture, label) for label, picture in enumerate(final.pixels)]
         cnn_right += (classify(final.pixels) == torch.arange(len(clips))).tolist()
-    for s, seed in enumerate(study_seeds):
-        for label, clip in enumerate(clips):
-            study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), replace(config, seed=seed))
-            areas = [judge(p).object_area for p in study.pixels]
-            rho[s, label] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
-            study_right[s, label] = [all(grade(p, label)[:3]) for p in study.pixels]
-            study_cnn[s, label] = (classify(study.pixels) == label).numpy()
     table = np.array(rows, dtype=float)
-    per_class = rho.mean(0)
-    per_volume = study_right.mean((0, 1))
     return {
         "judge_colour_rate": float(table[:, 0].mean()),
         "judge_one_object_rate": float(table[:, 1].mean()),
@@ -123,6 +127,34 @@ def judge_generations(
         "judge_shape_iou_mean": float(table[:, 3].mean()),
         "judge_all_three_rate": float(table[:, :3].all(1).mean()),
         "cnn_class_rate": float(np.mean(cnn_right)),
+    }
+
+
+def judge_volume_study(
+    pipe,
+    world_seed: int = 777,
+    study_seeds: tuple[int, ...] = VOLUME_STUDY_SEEDS,
+    config: GenerationConfig | None = None,
+    classes: tuple[int, ...] | None = None,
+) -> dict[str, float]:
+    """The volume study (one class's sound at every STUDY_VOLUMES_DB, one call) for each class (all unless
+    classes names some) and seed: Spearman(volume, object area) per class, the class right per volume."""
+    config = config or pipe.generation_config()
+    clips = class_sounds(world_seed)
+    labels = tuple(range(len(clips))) if classes is None else tuple(classes)
+    rho = np.zeros((len(study_seeds), len(labels)))
+    study_right = np.zeros((len(study_seeds), len(labels), len(STUDY_VOLUMES_DB)))
+    study_cnn = np.zeros_like(study_right)
+    for s, seed in enumerate(study_seeds):
+        for row, label in enumerate(labels):
+            study = pipe.generate_final(clips[label], list(STUDY_VOLUMES_DB), replace(config, seed=seed))
+            areas = [judge(p).object_area for p in study.pixels]
+            rho[s, row] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
+            study_right[s, row] = [all(grade(p, label)[:3]) for p in study.pixels]
+            study_cnn[s, row] = (classify(study.pixels) == label).numpy()
+    per_class = rho.mean(0)
+    per_volume = study_right.mean((0, 1))
+    return {
         "volume_area_spearman_min_class": float(per_class.min()),
         "volume_area_spearman_mean": float(per_class.mean()),
         "volume_study_class_rate_min_volume": float(per_volume.min()),
