@@ -9,6 +9,7 @@ real architecture's cost). One run, ratios from the same run.
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import shutil
 import tempfile
@@ -28,16 +29,18 @@ from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.prepare import ClipSettings, VideoClips, VideoEntry, prepare
 
 
-def prepare_rates(folder: Path, videos: int, seconds: float, size: tuple[int, int]) -> dict[int, tuple[float, float]]:
-    """Videos per second of `prepare` with 0 (one process), 1 and 2 DataLoader workers, into fresh folders: over the
-    whole run, and while it runs (from the tenth of the videos done to nine tenths: without the workers' start and
-    the last shard's tail, the rate a long job keeps)."""
+def prepare_rates(
+    folder: Path, videos: int, seconds: float, size: tuple[int, int], rounds: int = 5
+) -> dict[int, tuple[float, float]]:
+    """Videos per second of `prepare` with 0 (one process), 1 and 2 DataLoader workers, into fresh folders, the
+    best of `rounds` interleaved runs: over the whole run, and while it runs (from the tenth of the videos done to
+    nine tenths: without the workers' start and the last shard's tail, the rate a long job keeps)."""
     source = folder / f"videos-{size[0]}x{size[1]}"
     source.mkdir()
     for i in range(videos):
         make_video(source / f"v{i:04d}.mp4", seconds=seconds, freq=200 + 10 * i, fps=25, size=size)
     rates: dict[int, tuple[float, float]] = {}
-    for _ in range(3):  # best of three runs, each into a fresh folder
+    for _ in range(rounds):  # the best of interleaved runs, each into a fresh folder: a shared VM's neighbours
         for workers in (0, 1, 2):
             out = folder / f"shards-{size[0]}-{workers}"
             done: list[tuple[int, float]] = []
@@ -54,27 +57,29 @@ def prepare_rates(folder: Path, videos: int, seconds: float, size: tuple[int, in
     return rates
 
 
-def _clip_record(path: Path) -> int:
-    """prepare's own work on one 10 s video (its dataset's item: the clip extracted and encoded), its index back."""
-    return VideoClips([(0, VideoEntry(path))], ClipSettings(seconds=9.0))[0][0]
+def _clip_record(path: Path, seconds: float) -> int:
+    """prepare's own work on one video (its dataset's item: the clip extracted and encoded), its index back."""
+    return VideoClips([(0, VideoEntry(path))], ClipSettings(seconds=seconds))[0][0]
 
 
-def pool_ceiling(folder: Path) -> float:
+def pool_ceiling(folder: Path, size: tuple[int, int], seconds: float, rounds: int) -> float:
     """How much faster two warm processes do the per-video work itself (extract and encode, nothing written or
-    sent back but a number) than one: what two cores of this machine give this work, without any pipeline."""
-    paths = sorted((folder / "videos-320x240").glob("*.mp4"))
-    best = 0.0
-    for _ in range(2):
+    sent back but a number) than one, best of `rounds`: what two cores of this machine give this work, without
+    any pipeline."""
+    paths = sorted((folder / f"videos-{size[0]}x{size[1]}").glob("*.mp4"))
+    work = functools.partial(_clip_record, seconds=seconds)
+    serial, pooled = float("inf"), float("inf")
+    for _ in range(rounds):
         start = time.perf_counter()
         for path in paths:
-            _clip_record(path)
-        serial = time.perf_counter() - start
+            work(path)
+        serial = min(serial, time.perf_counter() - start)
         with multiprocessing.get_context("fork").Pool(2) as pool:
-            pool.map(_clip_record, paths[:4])  # warm
+            pool.map(work, paths[:8], chunksize=1)  # warm both
             start = time.perf_counter()
-            pool.map(_clip_record, paths, chunksize=1)
-            best = max(best, serial / (time.perf_counter() - start))
-    return best
+            pool.map(work, paths, chunksize=1)
+            pooled = min(pooled, time.perf_counter() - start)
+    return serial / pooled
 
 
 def embed_rates(folder: Path, frames: int) -> dict[str, float]:
@@ -106,20 +111,21 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=256)  # fewer: runs under a second, worker start-up dominates
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--frames", type=int, default=96)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved runs of each worker count (best kept)")
     args = parser.parse_args()
     if args.videos < 40:
         parser.error("--videos: give at least 40 (half of them, at least 20, are the 320x240 set)")
     with tempfile.TemporaryDirectory() as tmp:
         for size, videos, seconds in (((64, 48), args.videos, args.seconds), ((320, 240), args.videos // 2, 10.0)):
-            rates = prepare_rates(Path(tmp), videos, seconds, size)
+            rates = prepare_rates(Path(tmp), videos, seconds, size, args.rounds)
             for workers, (whole, running) in rates.items():
                 print(
                     f"prepare, {videos} videos of {size[0]}x{size[1]} px, {seconds:g} s, {workers} workers: "
                     f"{whole:.2f} videos/s over the run ({whole / rates[0][0]:.2f}x one process), {running:.2f} "
                     f"videos/s while it runs ({running / rates[0][1]:.2f}x)"
                 )
-        ceiling = pool_ceiling(Path(tmp))
-        print(f"two warm processes on the per-video work alone (no DataLoader, no shards): {ceiling:.2f}x")
+            ceiling = pool_ceiling(Path(tmp), size, seconds - 1, args.rounds)
+            print(f"  two warm processes on the per-video work alone (no DataLoader, no shards): {ceiling:.2f}x")
         for name, rate in embed_rates(Path(tmp), args.frames).items():
             print(f"embed-frames, {name}: {rate:.1f} frames/s")
     print(machine(), f"torch threads {torch.get_num_threads()}")
