@@ -25,6 +25,8 @@ VOLUME_STUDY_SEEDS = (0,)  # one volume study per class (five pictures each): th
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman rank correlation (ties share their mean rank); 0 when either side is constant."""
+    if np.ptp(x) == 0 or np.ptp(y) == 0:  # scipy would warn and give nan
+        return 0.0
     rho = stats.spearmanr(x, y).statistic
     return 0.0 if np.isnan(rho) else float(rho)
 
