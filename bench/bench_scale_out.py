@@ -29,13 +29,18 @@ from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.prepare import ClipSettings, VideoClips, VideoEntry, prepare
 
 
+def _videos(folder: Path, size: tuple[int, int]) -> Path:
+    """Where prepare_rates makes the test videos of one size (pool_ceiling reads them there)."""
+    return folder / f"videos-{size[0]}x{size[1]}"
+
+
 def prepare_rates(
     folder: Path, videos: int, seconds: float, size: tuple[int, int], rounds: int = 5
 ) -> dict[int, tuple[float, float]]:
     """Videos per second of `prepare` with 0 (one process), 1 and 2 DataLoader workers, into fresh folders, the
     best of `rounds` interleaved runs: over the whole run, and while it runs (from the tenth of the videos done to
     nine tenths: without the workers' start and the last shard's tail, the rate a long job keeps)."""
-    source = folder / f"videos-{size[0]}x{size[1]}"
+    source = _videos(folder, size)
     source.mkdir()
     for i in range(videos):
         make_video(source / f"v{i:04d}.mp4", seconds=seconds, freq=200 + 10 * i, fps=25, size=size)
@@ -66,7 +71,7 @@ def pool_ceiling(folder: Path, size: tuple[int, int], seconds: float, rounds: in
     """How much faster two warm processes do the per-video work itself (extract and encode, nothing written or
     sent back but a number) than one, best of `rounds`: what two cores of this machine give this work, without
     any pipeline."""
-    paths = sorted((folder / f"videos-{size[0]}x{size[1]}").glob("*.mp4"))
+    paths = sorted(_videos(folder, size).glob("*.mp4"))
     work = functools.partial(_clip_record, seconds=seconds)
     serial, pooled = float("inf"), float("inf")
     for _ in range(rounds):

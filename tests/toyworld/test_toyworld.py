@@ -17,6 +17,7 @@ from wavbrivl.toyworld import CLASSES, ToyWorld
 from wavbrivl.toyworld.build import ToyBuildConfig, build_toyworld
 from wavbrivl.toyworld.classifier import classify
 from wavbrivl.toyworld.evaluate import (
+    JUDGE_WORLD,
     evaluate_text,
     evaluate_toyworld,
     judge_class_pictures,
@@ -136,7 +137,7 @@ def test_a_set_without_a_decoder_refuses_the_decoder_method(shipped, tmp_path):
 
 
 ACCEPTANCE_WORLD = 4242  # examples the build never saw
-ACCEPTANCE_SEED = 1  # evaluate_toyworld judges generations from the world seed ACCEPTANCE_SEED + 777
+ACCEPTANCE_SEED = 1  # evaluate_toyworld judges generations from the world seed ACCEPTANCE_SEED + JUDGE_WORLD
 
 
 @pytest.mark.slow
@@ -165,7 +166,7 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
 @pytest.mark.slow
 def test_shipped_vqgan_pictures_keep_their_bars(shipped):
     config = shipped.generation_config(method="vqgan")
-    metrics = judge_class_pictures(shipped, ACCEPTANCE_SEED + 777, config=config)  # every class x seeds 0-2
+    metrics = judge_class_pictures(shipped, ACCEPTANCE_SEED + JUDGE_WORLD, config=config)  # every class x seeds 0-2
     print(metrics)
     assert metrics["judge_colour_rate"] >= 0.9
     assert metrics["judge_one_object_rate"] >= 0.75
@@ -177,7 +178,7 @@ def test_shipped_vqgan_pictures_keep_their_bars(shipped):
 def test_shipped_vqgan_draws_louder_sounds_bigger(shipped, label):
     """The volume study's bar, class by class (it is a minimum over classes): louder sound, bigger object."""
     config = shipped.generation_config(method="vqgan")
-    metrics = judge_volume_study(shipped, ACCEPTANCE_SEED + 777, config=config, classes=(label,))
+    metrics = judge_volume_study(shipped, ACCEPTANCE_SEED + JUDGE_WORLD, config=config, classes=(label,))
     print(metrics)
     assert metrics["volume_area_spearman_min_class"] >= 0.8
 

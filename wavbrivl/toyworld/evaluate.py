@@ -20,6 +20,7 @@ from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
 MID_LEVEL_DB = -17.0
 STUDY_VOLUMES_DB = (-12.0, -6.0, 0.0, 6.0, 12.0)
 GENERATION_SEEDS = (0, 1, 2)
+JUDGE_WORLD = 777  # the world seed whose sounds generations are judged on (evaluate_toyworld: seed + JUDGE_WORLD)
 VOLUME_STUDY_SEEDS = (0,)  # one volume study per class (five pictures each): the study is the costly part
 
 
@@ -50,7 +51,7 @@ def evaluate_toyworld(
     methods: tuple[str, ...] | None = None,
 ) -> dict[str, float]:
     """Image tower class accuracy / size correlation, VQGAN PSNR, audio→image R@1, and the judged generations of
-    each method (every method the set has unless methods names some; judged from the world seed seed + 777)."""
+    each method (every method the set has unless methods names some; judged from the world seed seed + JUDGE_WORLD)."""
     tower = pipe.image_tower
     train_e, test_e = _embed(tower, train), _embed(tower, held_out)
     train_y = torch.tensor([e.label for e in train])
@@ -83,7 +84,7 @@ def evaluate_toyworld(
     }
     for method in pipe.methods() if methods is None else methods:  # each graded by both judges
         run = replace(config, method=method) if config else pipe.generation_config(method=method)
-        metrics.update({f"{method}_{k}": v for k, v in judge_generations(pipe, seed + 777, config=run).items()})
+        metrics.update({f"{method}_{k}": v for k, v in judge_generations(pipe, seed + JUDGE_WORLD, config=run).items()})
     return metrics
 
 
@@ -95,7 +96,7 @@ def class_sounds(world_seed: int, level_db: float = MID_LEVEL_DB) -> list[tuple[
 
 def judge_generations(
     pipe,
-    world_seed: int = 777,
+    world_seed: int = JUDGE_WORLD,
     seeds: tuple[int, ...] = GENERATION_SEEDS,
     config: GenerationConfig | None = None,
     study_seeds: tuple[int, ...] = VOLUME_STUDY_SEEDS,
@@ -110,7 +111,10 @@ def judge_generations(
 
 
 def judge_class_pictures(
-    pipe, world_seed: int = 777, seeds: tuple[int, ...] = GENERATION_SEEDS, config: GenerationConfig | None = None
+    pipe,
+    world_seed: int = JUDGE_WORLD,
+    seeds: tuple[int, ...] = GENERATION_SEEDS,
+    config: GenerationConfig | None = None,
 ) -> dict[str, float]:
     """One picture per class's sound (one batch) for every seed, graded by the pixel judge and the CNN judge."""
     config = config or pipe.generation_config()
@@ -134,7 +138,7 @@ def judge_class_pictures(
 
 def judge_volume_study(
     pipe,
-    world_seed: int = 777,
+    world_seed: int = JUDGE_WORLD,
     study_seeds: tuple[int, ...] = VOLUME_STUDY_SEEDS,
     config: GenerationConfig | None = None,
     classes: tuple[int, ...] | None = None,
