@@ -14,8 +14,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench.common import machine, matmul_flops, timed
-from wavbrivl.factory import full_size_components
 from wavbrivl.generation import GenerationConfig, generate_images
+from wavbrivl.testing import full_size_components
 
 
 def run(vqgan, tower, targets, config: GenerationConfig, steps: int) -> None:

@@ -14,7 +14,8 @@ from PIL import Image
 
 from bench.common import machine
 from wavbrivl import GenerationConfig, WavBriVLPipeline
-from wavbrivl.factory import full_size_components
+from wavbrivl.loading import ModelSet
+from wavbrivl.testing import full_size_components
 
 
 def rss_gib() -> float:
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--cut-batch", type=int, default=4)
     args = parser.parse_args()
     torch.set_grad_enabled(True)
-    pipe = WavBriVLPipeline(*full_size_components(), device="cpu")
+    pipe = WavBriVLPipeline(ModelSet(*full_size_components()), device="cpu")
     loaded = rss_gib()
     rng = np.random.default_rng(0)
     clip = (16000, (0.1 * rng.standard_normal(160000)).astype(np.float32))

@@ -13,8 +13,9 @@ from PIL import Image
 
 from bench.common import machine, timed
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.factory import full_size_components
+from wavbrivl.loading import ModelSet
 from wavbrivl.ranking import image_key
+from wavbrivl.testing import full_size_components
 
 GALLERY = 10_000
 SAMPLE = 8
@@ -23,7 +24,7 @@ SAMPLE = 8
 def main() -> None:
     torch.manual_seed(0)
     audio, image, vqgan = full_size_components()
-    pipe = WavBriVLPipeline(audio, image, vqgan, device="cpu")
+    pipe = WavBriVLPipeline(ModelSet(audio, image, vqgan), device="cpu")
     rng = np.random.default_rng(0)
     gallery = [Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)) for _ in range(GALLERY)]
     clip = (16000, (0.1 * rng.standard_normal(16000 * 5)).astype(np.float32))

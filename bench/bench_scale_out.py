@@ -22,8 +22,8 @@ from bench.common import machine
 from tests.helpers.media import make_video
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.data.shards import Sample, write_shard
-from wavbrivl.factory import full_size_components
 from wavbrivl.loading import TOYWORLD_DIR
+from wavbrivl.testing import full_size_components
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.prepare import ClipSettings, VideoClips, VideoEntry, prepare

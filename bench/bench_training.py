@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from bench.common import machine, timed
-from wavbrivl.factory import full_size_components
+from wavbrivl.testing import full_size_components
 from wavbrivl.training.loss import ContrastiveLoss, EmbeddingQueue
 
 

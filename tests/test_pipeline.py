@@ -9,6 +9,7 @@ from PIL import Image
 
 from tests.helpers.audio import SR, tone
 from wavbrivl import GenerationConfig, InputError, WavBriVLPipeline
+from wavbrivl.loading import ModelSet
 
 FAST = GenerationConfig(steps=3, size=32, cutn=2, seed=7)
 
@@ -119,10 +120,10 @@ def test_mismatched_clip_and_volume_counts(tiny_pipeline):
 def test_mismatched_towers_refused():
     from wavbrivl.configs import BriVLImageConfig
     from wavbrivl.errors import WeightsError
-    from wavbrivl.factory import tiny_components
+    from wavbrivl.loading.towers import random_components
     from wavbrivl.models import BriVLImageTower
 
-    audio, _, vqgan = tiny_components()
+    audio, _, vqgan = random_components()
     image = BriVLImageTower(
         BriVLImageConfig(
             backbone="test_efficientnet",
@@ -135,7 +136,7 @@ def test_mismatched_towers_refused():
         )
     )
     with pytest.raises(WeightsError, match="64-d but the image tower embeds to 32-d"):
-        WavBriVLPipeline(audio, image, vqgan, device="cpu")
+        WavBriVLPipeline(ModelSet(audio, image, vqgan), device="cpu")
 
 
 def test_numpy_and_path_inputs_agree(tiny_pipeline, wav_file):
@@ -149,11 +150,11 @@ def test_numpy_and_path_inputs_agree(tiny_pipeline, wav_file):
 
 
 def test_from_pretrained_with_component_overrides(tmp_path, tiny_pipeline):
-    from wavbrivl.checkpoints import save_component
-    from wavbrivl.factory import tiny_components
+    from wavbrivl.loading.folders import save_component
+    from wavbrivl.loading.towers import random_components
 
     tiny_pipeline.save_pretrained(tmp_path / "pipe")
-    audio, image, _ = tiny_components(seed=9)
+    audio, image, _ = random_components(seed=9)
     save_component(audio, tmp_path / "audio")
     save_component(image, tmp_path / "image")
     pipe = WavBriVLPipeline.from_pretrained(

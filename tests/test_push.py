@@ -17,7 +17,8 @@ from wavbrivl.cli import main
 from wavbrivl.data.shards import Sample, write_shard
 from wavbrivl.departures import departures_table
 from wavbrivl.errors import InputError, WavBriVLError
-from wavbrivl.factory import tiny_components
+from wavbrivl.loading import ModelSet
+from wavbrivl.loading.towers import random_components
 from wavbrivl.model_card import NOT_RECORDED, wavlm_base_model
 from wavbrivl.publish import prepare_push_folder
 from wavbrivl.toyworld import ToyWorld
@@ -45,8 +46,8 @@ def run(tmp_path_factory) -> Path:
     """A tiny set whose audio tower `wavbrivl train` trained for 4 steps (3, then resumed), with validation."""
     root = tmp_path_factory.mktemp("push")
     torch.set_num_threads(TORCH_THREADS)
-    audio, image, vqgan = tiny_components(seed=3)
-    WavBriVLPipeline(audio, image, vqgan, device="cpu").save_pretrained(root / "base")
+    audio, image, vqgan = random_components(seed=3)
+    WavBriVLPipeline(ModelSet(audio, image, vqgan), device="cpu").save_pretrained(root / "base")
     config = dict(
         shards=[str(_shards(root / "train", image, 16, seed=0))],
         val_shards=[str(_shards(root / "val", image, 8, seed=1))],

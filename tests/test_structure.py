@@ -101,10 +101,29 @@ def test_no_import_circle_inside_the_package():
     assert cycles() == []
 
 
-def test_the_loading_module_never_imports_the_pipeline():
+def test_the_loading_package_never_imports_the_pipeline_training_or_generation():
     for name in MODULES:
         if name.startswith("wavbrivl.loading"):
-            assert "wavbrivl.pipeline" not in imports_of(name), name
+            upward = {m for m in imports_of(name) if m.startswith(("wavbrivl.pipeline", "wavbrivl.training"))}
+            assert upward == set(), name
+            assert not {m for m in imports_of(name) if m.startswith("wavbrivl.generation")}, name
+
+
+def test_loading_is_one_package():
+    """Weights are read in loading/ only: no loader module beside it."""
+    for gone in ("wavbrivl.factory", "wavbrivl.presets", "wavbrivl.checkpoints", "wavbrivl.hub"):
+        assert gone not in MODULES, gone
+
+
+def test_model_setting_names_are_declared_once():
+    """Flags and variables of the model settings are derived from loading/components.py, never written out."""
+    from wavbrivl.loading.components import SETTINGS
+
+    literals = [s.flag for s in SETTINGS if s.weights] + [s.env for s in SETTINGS]
+    for name, path in MODULES.items():
+        text = path.read_text()
+        for literal in literals:
+            assert f'"{literal}"' not in text, (name, literal)
 
 
 def test_only_the_loading_module_reads_the_model_variables():

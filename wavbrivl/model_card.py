@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wavbrivl.departures import departures_table
-from wavbrivl.hub import is_hub_id
+from wavbrivl.loading.hub import is_hub_id
 
 NOT_RECORDED = "not recorded"
 CODE_LICENSE = "MIT"  # the wavbrivl package's own licence (pyproject.toml, LICENSE)

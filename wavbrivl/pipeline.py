@@ -18,13 +18,13 @@ from wavbrivl.data.audio import MAX_AUDIO_SECONDS, AudioSource
 from wavbrivl.data.image import ImageSource, load_images
 from wavbrivl.data.pairs import AudioEmbeddings, pair_clips
 from wavbrivl.errors import InputError, WeightsError
-from wavbrivl.factory import Provenance
 from wavbrivl.generation import GenerationConfig, GenerationStep
 from wavbrivl.generation.checks import check_generation
 from wavbrivl.generation.methods import GenerationMethod, available_methods
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.loading import OFFLINE_PRESET, ModelChoice, ModelSet, argument_choice, load_model_set, load_preset
 from wavbrivl.loading.model_set import UNCLIP_DIR, save_model_set
+from wavbrivl.loading.provenance import Provenance
 from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
 from wavbrivl.volume import apply_gain
 from wavbrivl.zero_shot import ZeroShotResult, class_prompts
@@ -41,63 +41,62 @@ def _placed(module: Any, device: torch.device) -> Any:
     return module.to(device).eval().requires_grad_(False) if module is not None else None
 
 
+def _part(name: str, doc: str, module: bool = False) -> property:
+    """A ModelSet field seen through the pipeline; modules set through it are placed on the pipeline's device."""
+
+    def get(self: WavBriVLPipeline) -> Any:
+        return getattr(self.model_set, name)
+
+    def put(self: WavBriVLPipeline, value: Any) -> None:
+        setattr(self.model_set, name, _placed(value, self.device) if module else value)
+
+    return property(get, put, doc=doc)
+
+
 class WavBriVLPipeline:
-    """Audio tower, frozen image tower, generators (VQGAN, decoder, unCLIP), text tower: what the CLI and app use."""
+    """Audio tower, frozen image tower, generators (VQGAN, decoder, unCLIP), text tower: what the CLI and app use.
+
+    It holds one ModelSet (`model_set`); its parts and facts read through to it.
+    """
+
+    audio_tower = _part("audio_tower", "the audio tower", module=True)
+    image_tower = _part("image_tower", "the frozen image tower", module=True)
+    vqgan = _part("vqgan", "the VQGAN (optimisation and decoder methods), or None", module=True)
+    text_tower = _part("text_tower", "the text tower, or None", module=True)
+    decoder = _part("decoder", "the one-pass decoder generator, or None", module=True)
+    unclip = _part("unclip", "a diffusers StableUnCLIPImg2ImgPipeline, or None")
+    provenance = _part("provenance", "where each component came from and whether it was trained")
+    preset = _part("preset", "the preset (or folder) the set was loaded as")
+    generation_defaults = _part("generation", "the set's generation defaults")
+    class_names = _part("class_names", "the set's own classes, if it knows any (default zero-shot names)")
+    text_unavailable = _part("text_unavailable", "why a preset came without its text tower, if it did")
+    training_record = _part("training_record", "the audio tower's training record (`wavbrivl train`)")
 
     def __init__(
         self,
-        audio_tower: Any,
-        image_tower: Any,
-        vqgan: Any = None,
-        provenance: dict[str, Provenance] | None = None,
-        preset: str = "custom",
+        model_set: ModelSet,
         device: str | torch.device | None = None,
         max_audio_seconds: float = MAX_AUDIO_SECONDS,
         clip_policy: str = "allow",
-        text_tower: Any = None,
-        decoder: Any = None,
-        unclip: Any = None,
     ) -> None:
-        dim = image_tower.embed_dim
-        sizes = {
-            "audio tower embeds to {}-d": audio_tower.embed_dim,
-            "text tower embeds to {}-d": getattr(text_tower, "embed_dim", dim),
-            "the decoder is conditioned on {}-d embeddings": decoder.config.embed_dim if decoder is not None else dim,
-        }
-        for said, got in sizes.items():
-            if got != dim:
-                raise WeightsError(f"{said.format(got)} but the image tower embeds to {dim}-d")
+        model_set.check_sizes()
         self.device = torch.device(device) if device is not None else default_device()
-        self.audio_tower = _placed(audio_tower, self.device)
-        self.image_tower = _placed(image_tower, self.device)
-        self.vqgan = _placed(vqgan, self.device)
-        self.text_tower = _placed(text_tower, self.device)
-        self.decoder = _placed(decoder, self.device)
-        self.unclip = unclip.to(self.device) if unclip is not None else None  # a diffusers StableUnCLIP pipeline
-        self.preset = preset
-        self.generation_defaults: dict[str, Any] = {}
-        self.provenance: dict[str, Provenance] = provenance or {}
+        self.model_set = model_set
+        for name, module in model_set.components().items():
+            setattr(self, name, module)  # placed on the device
+        if model_set.unclip is not None:
+            model_set.unclip.to(self.device)
         self.max_audio_seconds = max_audio_seconds
         self.clip_policy = clip_policy
         self.image_cache = EmbeddingCache()
-        self.class_names: list[str] = []  # the set's own classes, if it knows any (default zero-shot names)
-        self.text_unavailable = ""  # why a preset came without its text tower, if it did
-        self.training_record: dict = {}  # the audio tower's training record (`wavbrivl train`), kept when saved
-        if not self.provenance:
-            self.provenance = {name: Provenance("in memory", True) for name in self.components()}
+        if not model_set.provenance:
+            model_set.provenance = {name: Provenance("in memory", True) for name in self.components()}
 
     # ------------------------------------------------------------------ loading (wavbrivl.loading does the work)
     @classmethod
     def from_model_set(cls, model_set: ModelSet, device: str | torch.device | None = None) -> WavBriVLPipeline:
         """A pipeline over a loaded ModelSet, placed on `device` (default: a GPU if there is one)."""
-        pipe = cls(model_set.audio_tower, model_set.image_tower, model_set.vqgan, model_set.provenance,
-                   model_set.preset, device, text_tower=model_set.text_tower, decoder=model_set.decoder,
-                   unclip=model_set.unclip)  # fmt: skip
-        pipe.generation_defaults = dict(model_set.generation)
-        pipe.class_names = list(model_set.class_names)
-        pipe.text_unavailable = model_set.text_unavailable
-        pipe.training_record = dict(model_set.training_record)
-        return pipe
+        return cls(model_set, device)
 
     @classmethod
     def from_choice(cls, choice: ModelChoice, need_vqgan: bool = True) -> WavBriVLPipeline:
@@ -118,20 +117,6 @@ class WavBriVLPipeline:
         """A folder (or Hub repo) written by save_pretrained; weights (as in from_preset) replace components."""
         choice = argument_choice(pretrained=str(path_or_id), **weights)
         return cls.from_model_set(load_model_set(choice, need_vqgan), device)
-
-    @classmethod
-    def load(cls, preset: str | None = None, pretrained: str | None = None, **kwargs: Any) -> WavBriVLPipeline:
-        """A pipeline from a saved folder when given, else from a preset (the offline default if none)."""
-        if pretrained:
-            return cls.from_pretrained(pretrained, **kwargs)
-        return cls.from_preset(preset or OFFLINE_PRESET, **kwargs)
-
-    @property
-    def model_set(self) -> ModelSet:
-        """This pipeline's parts and facts as a ModelSet (what save_pretrained writes)."""
-        return ModelSet(self.audio_tower, self.image_tower, self.vqgan, self.text_tower, self.decoder, self.unclip,
-                        self.provenance, self.preset, self.generation_defaults, self.class_names,
-                        self.text_unavailable, self.training_record)  # fmt: skip
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write model_index.json and one config.json + model.safetensors folder per component."""

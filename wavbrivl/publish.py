@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from wavbrivl.errors import InputError
-from wavbrivl.hub import check_repo_id, upload_model_folder
+from wavbrivl.loading.hub import check_repo_id, upload_model_folder
 from wavbrivl.model_card import write_model_card
 
 

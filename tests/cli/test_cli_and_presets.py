@@ -11,10 +11,11 @@ from transformers import WavLMConfig, WavLMModel
 
 from tests.generation.test_vqgan_clip import TAMING_YAML, _fake_taming_ckpt
 from wavbrivl import WavBriVLPipeline, WeightsError
-from wavbrivl.checkpoints import save_component
 from wavbrivl.cli import main
-from wavbrivl.factory import TINY_WAVLM, tiny_components
-from wavbrivl.hub import resolve
+from wavbrivl.loading.folders import save_component
+from wavbrivl.loading.hub import resolve
+from wavbrivl.loading.towers import random_components
+from wavbrivl.testing import TINY_WAVLM
 
 
 def test_rank_json(wav_file, image_files, capsys):
@@ -99,7 +100,7 @@ def test_brivl_preset_from_local_files(tmp_path, monkeypatch):
     """The preset path: a WavLM folder (untrained head), an image tower folder, a taming .ckpt + .yaml."""
     wavlm = WavLMModel(WavLMConfig(**TINY_WAVLM))
     wavlm.save_pretrained(tmp_path / "wavlm")
-    _, image, vqgan = tiny_components(seed=5)
+    _, image, vqgan = random_components(seed=5)
     save_component(image, tmp_path / "image")
     torch.save(_fake_taming_ckpt(vqgan), tmp_path / "last.ckpt")
     (tmp_path / "model.yaml").write_text(TAMING_YAML)
@@ -115,7 +116,7 @@ def test_brivl_preset_from_local_files(tmp_path, monkeypatch):
 
 def test_brivl_preset_without_vqgan_says_what_to_pass(tmp_path, monkeypatch):
     monkeypatch.delenv("WAVBRIVL_VQGAN", raising=False)
-    _, image, _ = tiny_components()
+    _, image, _ = random_components()
     save_component(image, tmp_path / "image")
     WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
     with pytest.raises(WeightsError, match="VQGAN weights are needed: pass --vqgan-weights"):
@@ -125,7 +126,7 @@ def test_brivl_preset_without_vqgan_says_what_to_pass(tmp_path, monkeypatch):
 def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeypatch):
     """A converted image folder holds no text tower: the preset loads and says why text is unavailable."""
     monkeypatch.delenv("WAVBRIVL_TEXT", raising=False)
-    _, image, _ = tiny_components()
+    _, image, _ = random_components()
     save_component(image, tmp_path / "image")
     WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
     pipe = WavBriVLPipeline.from_preset(

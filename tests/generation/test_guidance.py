@@ -65,10 +65,10 @@ def test_total_variation_and_blob_place():
 
 @pytest.mark.slow
 def test_hue_starts_keep_one_image_per_target_and_are_seeded():
-    from wavbrivl.factory import tiny_components
     from wavbrivl.generation import GenerationConfig, generate_images
+    from wavbrivl.loading.towers import random_components
 
-    _, tower, vqgan = tiny_components(seed=0)
+    _, tower, vqgan = random_components(seed=0)
     targets = torch.nn.functional.normalize(
         torch.randn(2, tower.embed_dim, generator=torch.Generator().manual_seed(0)), dim=-1
     )

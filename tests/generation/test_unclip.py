@@ -25,8 +25,8 @@ from transformers import (
 from tests.helpers.audio import SR, tone
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
-from wavbrivl.factory import TINY_WAVLM
 from wavbrivl.generation.unclip import embedding_scale, unclip_embeddings
+from wavbrivl.testing import TINY_WAVLM
 
 DIM = 32  # the CLIP space: the towers' projection and the unCLIP pipeline's image embedding
 

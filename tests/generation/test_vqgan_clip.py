@@ -6,10 +6,11 @@ import pytest
 import torch
 from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-from wavbrivl.checkpoints import load_component, load_taming_vqgan, save_component
 from wavbrivl.configs import CLIPImageConfig, VQGANConfig
 from wavbrivl.errors import WeightsError
-from wavbrivl.factory import load_image_tower, tiny_components
+from wavbrivl.loading.folders import load_component, save_component
+from wavbrivl.loading.official import load_taming_vqgan
+from wavbrivl.loading.towers import load_image_tower, random_components
 from wavbrivl.models import VQGAN, CLIPImageTower
 
 TAMING_YAML = """model:
@@ -44,7 +45,7 @@ def _fake_taming_ckpt(model: VQGAN) -> dict:
 
 
 def test_taming_ckpt_and_yaml_load_strictly(tmp_path):
-    _, _, vqgan = tiny_components(seed=3)
+    _, _, vqgan = random_components(seed=3)
     ckpt, yaml = tmp_path / "last.ckpt", tmp_path / "model.yaml"
     torch.save(_fake_taming_ckpt(vqgan), ckpt)
     yaml.write_text(TAMING_YAML)
@@ -57,7 +58,7 @@ def test_taming_ckpt_and_yaml_load_strictly(tmp_path):
 
 
 def test_taming_ckpt_with_wrong_layout_is_refused(tmp_path):
-    _, _, vqgan = tiny_components(seed=3)
+    _, _, vqgan = random_components(seed=3)
     bad = _fake_taming_ckpt(vqgan)
     del bad["state_dict"]["quantize.embedding.weight"]
     torch.save(bad, tmp_path / "bad.ckpt")
@@ -80,7 +81,7 @@ def test_full_size_config_is_f16_16384():
 
 
 def test_straight_through_quantisation_passes_gradients_to_latents():
-    _, _, vqgan = tiny_components()
+    _, _, vqgan = random_components()
     z = torch.randn(1, 16, 4, 4, requires_grad=True)
     z_q = vqgan.quantize_st(z)
     codes = vqgan.codebook

@@ -13,7 +13,7 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.cli import main
 from wavbrivl.errors import WeightsError
 from wavbrivl.loading import argument_choice, load_preset, preset_names
-from wavbrivl.presets import model_size
+from wavbrivl.loading.presets import model_size
 
 
 @pytest.fixture

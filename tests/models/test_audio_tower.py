@@ -6,12 +6,12 @@ import torch
 
 from tests.helpers.audio import tone
 from wavbrivl.configs import AudioTowerConfig
-from wavbrivl.factory import tiny_components
+from wavbrivl.loading.towers import random_components
 from wavbrivl.models import WavBriVLAudioTower
 
 
 def _tower():
-    audio, _, _ = tiny_components(seed=1)
+    audio, _, _ = random_components(seed=1)
     return audio
 
 
@@ -74,7 +74,7 @@ def test_trainable_layers():
 
 def _shipped_tower(**kw) -> WavBriVLAudioTower:
     """Tiny sizes, but WavLM's shipped regularisation (dropout 0.1, layerdrop, time masking) left on."""
-    from wavbrivl.factory import TINY_WAVLM
+    from wavbrivl.testing import TINY_WAVLM
 
     wavlm = {k: v for k, v in TINY_WAVLM.items() if k != "apply_spec_augment"}
     torch.manual_seed(0)

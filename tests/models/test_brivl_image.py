@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wavbrivl.checkpoints import brivl_image_state, load_brivl_official, strict_load
 from wavbrivl.configs import BriVLImageConfig
 from wavbrivl.errors import WeightsError
+from wavbrivl.loading.official import brivl_image_state, load_brivl_official, strict_load
 from wavbrivl.models import BriVLImageTower
 from wavbrivl.models.brivl_image import grid_boxes, roi_affine
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from wavbrivl.checkpoints import brivl_text_state, load_brivl_official_text, load_component, save_component
 from wavbrivl.configs import BriVLTextConfig
 from wavbrivl.errors import InputError, WeightsError
+from wavbrivl.loading.folders import load_component, save_component
+from wavbrivl.loading.official import brivl_text_state, load_brivl_official_text
 from wavbrivl.models import BriVLTextTower
 from wavbrivl.toyworld.train_text import make_toy_tokenizer
 
@@ -79,7 +80,7 @@ def test_text_state_errors_name_the_problem():
     with pytest.raises(WeightsError, match="textencoder"):
         brivl_text_state({"learnable": {k: v for k, v in state.items() if not k.startswith("textencoder.")}})
     tower = BriVLTextTower(BriVLTextConfig(bert={**TINY_BERT, "vocab_size": 50}, num_heads=2, ffn_dim=16, embed_dim=8))
-    from wavbrivl.checkpoints import strict_load
+    from wavbrivl.loading.official import strict_load
 
     with pytest.raises(WeightsError, match="missing|unexpected|wrong shape"):
         strict_load(tower, brivl_text_state({"learnable": state}), "official.pth")
@@ -138,7 +139,7 @@ def test_component_round_trip_keeps_the_tokenizer(tmp_path):
 
 def test_tokenizer_loads_from_a_bert_vocab_folder(tmp_path):
     """The hfl/chinese-roberta-wwm-ext layout: vocab.txt (one token per line), config.json, tokenizer config."""
-    from wavbrivl.checkpoints import load_tokenizer
+    from wavbrivl.loading.folders import load_tokenizer
 
     folder = tmp_path / "chinese-roberta-wwm-ext"
     folder.mkdir()
@@ -160,7 +161,7 @@ def test_brivl_preset_takes_image_and_text_from_one_official_file(tmp_path, monk
 
     from tests.models.test_brivl_image import random_official_checkpoint
     from wavbrivl import WavBriVLPipeline
-    from wavbrivl.factory import TINY_WAVLM
+    from wavbrivl.testing import TINY_WAVLM
 
     checkpoint = random_official_checkpoint()
     checkpoint["learnable"].update(random_official_text_checkpoint(seed=1)["learnable"])

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPModel, CLIPTokenizer, WavLMConfig, WavLMModel
 
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.factory import TINY_WAVLM
 from wavbrivl.models import CLIPTextTower
+from wavbrivl.testing import TINY_WAVLM
 
 
 def tiny_clip_folder(path):

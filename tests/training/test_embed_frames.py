@@ -13,7 +13,8 @@ import pytest
 
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
-from wavbrivl.factory import tiny_components
+from wavbrivl.loading import ModelSet
+from wavbrivl.loading.towers import random_components
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training import embed_frames as embed_module
 from wavbrivl.training.embed_frames import embed_frames
@@ -37,7 +38,7 @@ def raw(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tower():
-    return tiny_components(seed=2)[1]
+    return random_components(seed=2)[1]
 
 
 def vectors(folder: Path) -> dict[str, np.ndarray]:
@@ -76,7 +77,7 @@ def test_a_crashed_run_resumes_without_redoing_a_shard(raw, tower, tmp_path, mon
 
 @pytest.mark.slow
 def test_two_torchrun_ranks_store_the_same_vectors_as_one_process(raw, tower, tmp_path):
-    WavBriVLPipeline(tiny_components(seed=0)[0], tower, None, device="cpu").save_pretrained(tmp_path / "set")
+    WavBriVLPipeline(ModelSet(random_components(seed=0)[0], tower), device="cpu").save_pretrained(tmp_path / "set")
     embed_frames(raw, tower, tmp_path / "one", batch_size=3)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     run = subprocess.run(

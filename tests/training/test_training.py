@@ -15,11 +15,13 @@ import pytest
 import torch
 
 from wavbrivl import WavBriVLPipeline
-from wavbrivl.checkpoints import load_component
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
-from wavbrivl.factory import TINY_WAVLM, tiny_components
+from wavbrivl.loading import ModelSet
+from wavbrivl.loading.folders import load_component
+from wavbrivl.loading.towers import random_components
 from wavbrivl.models import WavBriVLAudioTower
+from wavbrivl.testing import TINY_WAVLM
 from wavbrivl.toyworld import ToyWorld
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.trainer import TrainConfig, train
@@ -48,12 +50,12 @@ def toy_data(tmp_path_factory):
     """A base pipeline (tiny audio tower with WavLM's shipped dropout, layerdrop and time masking, tiny image
     tower, VQGAN) and embedded toy shards."""
     root = tmp_path_factory.mktemp("train")
-    _, image, vqgan = tiny_components(seed=2)
+    _, image, vqgan = random_components(seed=2)
     torch.manual_seed(0)
     audio = WavBriVLAudioTower(
         AudioTowerConfig(wavlm=dict(SHIPPED_REGULARISATION), embed_dim=64, mlp_hidden=64, trainable_layers=-1)
     )
-    WavBriVLPipeline(audio, image, vqgan, device="cpu").save_pretrained(root / "base")
+    WavBriVLPipeline(ModelSet(audio, image, vqgan), device="cpu").save_pretrained(root / "base")
     train_dir = _toy_shards(root / "shards", image, 48, 16, seed=0)
     val_dir = _toy_shards(root / "val", image, 16, 16, seed=1)
     return root, train_dir, val_dir
@@ -86,7 +88,7 @@ def test_embed_frames_stores_embeddings_once(toy_data):
     sample = next(read_shard(list_shards(train_dir)[0]))
     assert sample.embedding.shape == (64,) and sample.meta["image_tower"] == "image_tower"
     before = {p: p.stat().st_mtime_ns for p in list_shards(train_dir)}
-    _, image, _ = tiny_components(seed=2)
+    _, image, _ = random_components(seed=2)
     embed_frames(train_dir, image)
     assert {p: p.stat().st_mtime_ns for p in list_shards(train_dir)} == before
 

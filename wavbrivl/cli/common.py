@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from wavbrivl.loading.components import FLAGS, SETTINGS
 from wavbrivl.loading.sources import (
-    FLAGS,
-    OFFLINE_PRESET,
     SETTINGS_ENV,
     SETTINGS_FILE,
     ModelChoice,
@@ -23,16 +22,9 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config", default=None, help=f"settings file (default ${SETTINGS_ENV}, else ./{SETTINGS_FILE})"
     )
-    group.add_argument("--preset", default=None, choices=preset_names(), help=f"model set (default {OFFLINE_PRESET})")
-    group.add_argument("--pretrained", default=None, help="a folder or Hub id written by save_pretrained")
-    group.add_argument("--audio-weights", default=None, help="audio tower folder, or WavLM folder / Hub id")
-    group.add_argument("--image-weights", default=None, help="image tower folder, official BriVL .pth, or Hub id")
-    group.add_argument("--vqgan-weights", default=None, help="VQGAN folder or taming .ckpt")
-    group.add_argument("--vqgan-config", default=None, help="taming model .yaml for --vqgan-weights")
-    group.add_argument("--text-weights", default=None, help="text tower folder or official BriVL .pth")
-    group.add_argument("--tokenizer", default=None, help="BriVL text tokenizer folder or Hub id")
-    group.add_argument("--unclip-weights", default=None, help="Stable unCLIP pipeline folder or Hub id (method unclip)")
-    group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU if present)")
+    for setting in SETTINGS:
+        choices = preset_names() if setting.key == "preset" else None
+        group.add_argument(setting.flag, default=None, choices=choices, help=f"{setting.help} (${setting.env})")
 
 
 def choice_from_args(args: argparse.Namespace) -> ModelChoice:

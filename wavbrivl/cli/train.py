@@ -10,11 +10,13 @@ from wavbrivl.cli.common import add_model_args, load
 from wavbrivl.configs import BRIVL_TOKENIZER
 from wavbrivl.errors import InputError, WavBriVLError
 from wavbrivl.loading import argument_choice, load_preset
+from wavbrivl.loading.components import FLAGS
 
 
 def cmd_convert_brivl(args: argparse.Namespace) -> int:
     """Convert the official BriVL-1.0 .pth into the project's image (and text) tower folders."""
-    from wavbrivl.checkpoints import load_brivl_official, load_brivl_official_text, save_component
+    from wavbrivl.loading.folders import save_component
+    from wavbrivl.loading.official import load_brivl_official, load_brivl_official_text
 
     folder = save_component(load_brivl_official(args.pth), args.out)
     print(f"wrote {folder}")
@@ -55,7 +57,7 @@ def cmd_embed_frames(args: argparse.Namespace) -> int:
 
     from wavbrivl.data.shards import list_shards
     from wavbrivl.distributed import init_distributed, local_device
-    from wavbrivl.factory import load_image_tower
+    from wavbrivl.loading.towers import load_image_tower
     from wavbrivl.training.embed_frames import embed_frames
 
     rank, world = init_distributed()
@@ -146,7 +148,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     """Publish a model set on the Hugging Face Hub: save it with a generated model card and upload it."""
-    from wavbrivl.hub import check_repo_id
+    from wavbrivl.loading.hub import check_repo_id
     from wavbrivl.publish import prepare_push_folder
 
     check_repo_id(args.repo)
@@ -173,7 +175,7 @@ def add_convert_brivl_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("pth")
     p.add_argument("--out", required=True)
     p.add_argument("--text-out", default=None, help="also write the text tower here")
-    p.add_argument("--tokenizer", default=BRIVL_TOKENIZER, help="folder or Hub id kept with it")
+    p.add_argument(FLAGS["tokenizer"], default=BRIVL_TOKENIZER, help="folder or Hub id kept with it")
     p.set_defaults(func=cmd_convert_brivl)
 
 
@@ -198,7 +200,7 @@ def add_embed_frames_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embed-frames", help="store the frozen image tower's frame embeddings in the shards")
     p.add_argument("--shards", nargs="+", required=True)
     p.add_argument("--tower", default="brivl", help="brivl, clip, or a pipeline folder whose image tower to use")
-    p.add_argument("--image-weights", default=None)
+    p.add_argument(FLAGS["image"], default=None, help="BriVL .pth or CLIP folder / Hub id (else the preset's)")
     p.add_argument("--out", default=None, help="write shards here (default: in place)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument(

@@ -13,33 +13,14 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from wavbrivl.errors import WeightsError
 from wavbrivl.generation.optimize import GenerationConfig, GenerationStep
 from wavbrivl.generation.sample import guidance_weights, step_report, weighted_targets
 from wavbrivl.hosting import UNCLIP_PREVIEWS
 from wavbrivl.models import ImageTower
-
-UNCLIP_SMALL = "stabilityai/stable-diffusion-2-1-unclip-small"
-
-
-def load_unclip(spec: str | Path, device: str | torch.device = "cpu"):
-    """A StableUnCLIPImg2ImgPipeline from a folder written by its save_pretrained, or a Hub id."""
-    from diffusers import StableUnCLIPImg2ImgPipeline
-
-    try:
-        pipe = StableUnCLIPImg2ImgPipeline.from_pretrained(str(spec))
-    except Exception as err:  # noqa: BLE001 - missing files, an offline Hub, a foreign folder all land here
-        raise WeightsError(
-            f"Stable unCLIP {spec}: cannot be loaded ({type(err).__name__}: {err}); pass a folder written by "
-            f"StableUnCLIPImg2ImgPipeline.save_pretrained or a reachable Hub id such as {UNCLIP_SMALL}"
-        ) from None
-    pipe.set_progress_bar_config(disable=True)
-    return pipe.to(device)
 
 
 def embedding_scale(unclip) -> float:

@@ -15,29 +15,29 @@ from typing import Any
 
 from torch import nn
 
-from wavbrivl.checkpoints import load_component, save_component
 from wavbrivl.errors import WeightsError
-from wavbrivl.factory import (
-    Provenance,
+from wavbrivl.loading.components import DECODER_DIR, FOLDERS
+from wavbrivl.loading.folders import load_component, save_component
+from wavbrivl.loading.hub import resolve
+from wavbrivl.loading.presets import Preset
+from wavbrivl.loading.provenance import Provenance
+from wavbrivl.loading.sources import OFFLINE_PRESET, TOYWORLD_DIR, ModelChoice, load_preset
+from wavbrivl.loading.towers import (
     load_audio_tower,
     load_image_tower,
     load_text_tower,
+    load_unclip,
     load_vqgan,
     preset_components,
     random_decoder,
 )
-from wavbrivl.generation.unclip import load_unclip
-from wavbrivl.hub import resolve
-from wavbrivl.loading.sources import OFFLINE_PRESET, TOYWORLD_DIR, ModelChoice, load_preset
-from wavbrivl.presets import Preset
-from wavbrivl.training.record import RECORD_KEY as TRAINING_KEY
 
 INDEX_NAME = "model_index.json"
 FORMAT = "wavbrivl-pipeline"
-COMPONENT_DIRS = ("audio_tower", "image_tower", "vqgan")
-TEXT_DIR = "text_tower"  # optional: model sets without a text tower have no text features
-DECODER_DIR = "decoder"  # optional: model sets without a decoder generate by optimisation only
-UNCLIP_DIR = "unclip"  # optional: a diffusers StableUnCLIPImg2ImgPipeline folder (the unclip method)
+TRAINING_KEY = "training"  # the audio tower's training record in model_index.json (`wavbrivl train` writes it)
+COMPONENT_DIRS = tuple(FOLDERS[k] for k in ("audio", "image", "vqgan"))  # the parts every saved set may hold
+TEXT_DIR = FOLDERS["text"]  # optional: model sets without a text tower have no text features
+UNCLIP_DIR = FOLDERS["unclip"]  # optional: a diffusers StableUnCLIPImg2ImgPipeline folder (the unclip method)
 UNCLIP_NOTE = "Stable unCLIP (diffusers)"
 
 
@@ -63,6 +63,19 @@ class ModelSet:
         parts = zip((*COMPONENT_DIRS, TEXT_DIR, DECODER_DIR), (self.audio_tower, self.image_tower, self.vqgan,
                     self.text_tower, self.decoder))  # fmt: skip
         return {name: module for name, module in parts if module is not None}
+
+    def check_sizes(self) -> None:
+        """Raise WeightsError unless the audio tower, text tower and decoder work in the image tower's space."""
+        dim = self.image_tower.embed_dim
+        sizes = {
+            "audio tower embeds to {}-d": self.audio_tower.embed_dim,
+            "text tower embeds to {}-d": getattr(self.text_tower, "embed_dim", dim),
+            "the decoder is conditioned on {}-d embeddings": getattr(getattr(self.decoder, "config", None),
+                                                                       "embed_dim", dim),
+        }  # fmt: skip
+        for said, got in sizes.items():
+            if got != dim:
+                raise WeightsError(f"{said.format(got)} but the image tower embeds to {dim}-d")
 
 
 def load_model_set(choice: ModelChoice, need_vqgan: bool = True) -> ModelSet:
@@ -120,7 +133,8 @@ def _folder_set(path_or_id: str | Path, choice: ModelChoice, need_vqgan: bool) -
     saved = {k: Provenance(**v) for k, v in index.get("provenance", {}).items()}
     kind = index.get("image_kind", "brivl")
     parts: dict[str, Any] = {}
-    for name, override in zip(COMPONENT_DIRS, (choice.audio, choice.image, choice.vqgan)):
+    for key in ("audio", "image", "vqgan"):
+        name, override = FOLDERS[key], getattr(choice, key)
         if override is None and name == "vqgan" and (not need_vqgan or not (root / name).exists()):
             parts[name] = None  # saved without a generator: embedding, ranking and evaluation still work
         elif override is None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field, make_dataclass
 from pathlib import Path
 
-from wavbrivl import presets
 from wavbrivl.errors import InputError
+from wavbrivl.loading import presets
+from wavbrivl.loading.components import ENV_VARS, FLAGS, KEYS, WEIGHT_KEYS
 
 OFFLINE_PRESET = "toyworld"
 TINY_PRESET = "tiny-random"
@@ -21,32 +22,7 @@ SETTINGS_FILE = "wavbrivl.json"
 SETTINGS_ENV = "WAVBRIVL_CONFIG"  # another settings file than ./wavbrivl.json
 PRESETS_ENV = "WAVBRIVL_PRESETS"  # more preset folders, joined by the path separator
 TOYWORLD_ENV = "WAVBRIVL_TOYWORLD"  # another folder for the offline default
-ENV_VARS = {
-    "preset": "WAVBRIVL_PRESET",
-    "pretrained": "WAVBRIVL_PRETRAINED",
-    "audio": "WAVBRIVL_AUDIO",
-    "image": "WAVBRIVL_IMAGE",
-    "vqgan": "WAVBRIVL_VQGAN",
-    "vqgan_config": "WAVBRIVL_VQGAN_CONFIG",
-    "text": "WAVBRIVL_TEXT",
-    "tokenizer": "WAVBRIVL_TOKENIZER",
-    "unclip": "WAVBRIVL_UNCLIP",
-    "device": "WAVBRIVL_DEVICE",
-}
-FLAGS = {
-    "preset": "--preset",
-    "pretrained": "--pretrained",
-    "audio": "--audio-weights",
-    "image": "--image-weights",
-    "vqgan": "--vqgan-weights",
-    "vqgan_config": "--vqgan-config",
-    "text": "--text-weights",
-    "tokenizer": "--tokenizer",
-    "unclip": "--unclip-weights",
-    "device": "--device",
-}
-WEIGHT_KEYS = ("audio", "image", "vqgan", "vqgan_config", "text", "tokenizer", "unclip")  # Python: these read env
-PATH_KEYS = ("pretrained", *WEIGHT_KEYS)
+PATH_KEYS = ("pretrained", *WEIGHT_KEYS)  # settings-file values taken relative to the file's folder
 
 
 def preset_dirs() -> list[Path]:
@@ -73,21 +49,16 @@ def toyworld_dir() -> Path:
 TOYWORLD_DIR = toyworld_dir()
 
 
-@dataclass
-class ModelChoice:
-    """The resolved model settings, and where each came from ('--flag', '$VAR', 'wavbrivl.json', 'argument')."""
-
-    preset: str = OFFLINE_PRESET
-    pretrained: str | None = None
-    audio: str | None = None
-    image: str | None = None
-    vqgan: str | None = None
-    vqgan_config: str | None = None
-    text: str | None = None
-    tokenizer: str | None = None
-    unclip: str | None = None
-    device: str | None = None
-    sources: dict[str, str] = field(default_factory=dict)
+ModelChoice = make_dataclass(
+    "ModelChoice",
+    [(key, "str | None", field(default=OFFLINE_PRESET if key == "preset" else None)) for key in KEYS]
+    + [("sources", "dict[str, str]", field(default_factory=dict))],
+    namespace={
+        "__doc__": "The resolved model settings (components.SETTINGS), and where each came from ('--flag', '$VAR', "
+        "'wavbrivl.json', 'argument').",
+        "__module__": __name__,
+    },
+)
 
 
 def settings_path(path: str | Path | None = None) -> Path | None:

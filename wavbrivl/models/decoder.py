@@ -8,12 +8,17 @@ noise - x) so that `FlowMatchEulerDiscreteScheduler` samples it as it is.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from diffusers import UNet2DModel
 from torch import nn
 
 from wavbrivl.configs import EmbeddingDecoderConfig
+
+if TYPE_CHECKING:
+    from wavbrivl.models.vqgan import VQGAN
 
 TIMESTEP_SCALE = 1000.0  # sigma in [0, 1] is passed to the UNet as sigma * 1000, the schedulers' timesteps
 
@@ -70,3 +75,12 @@ class EmbeddingDecoder(nn.Module):
         """Predicted velocity (noise - x) at noise level sigma (B,) in [0, 1] for conditions (B, D)."""
         cond = self.condition(condition * self.config.condition_scale)
         return self.unet(x, sigma * TIMESTEP_SCALE, class_labels=cond).sample
+
+
+def decoder_for(vqgan: VQGAN, embed_dim: int, **overrides) -> EmbeddingDecoder:
+    """A fresh decoder shaped for this VQGAN's latents at its training resolution and this embedding size."""
+    cells = vqgan.config.ddconfig["resolution"] // vqgan.downsample
+    config = EmbeddingDecoderConfig(embed_dim=embed_dim, latent_channels=vqgan.config.embed_dim, latent_size=cells)
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return EmbeddingDecoder(config)

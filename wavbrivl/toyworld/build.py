@@ -13,11 +13,12 @@ import torch
 
 from wavbrivl.configs import AudioTowerConfig
 from wavbrivl.data.shards import SHARD_PATTERN, Sample, write_shard
-from wavbrivl.factory import Provenance
 from wavbrivl.generation.cutouts import AugmentConfig
+from wavbrivl.loading import ModelSet
+from wavbrivl.loading.presets import model_size
+from wavbrivl.loading.provenance import Provenance
 from wavbrivl.models import VQGAN, EmbeddingDecoder, WavBriVLAudioTower
 from wavbrivl.models.image_tower import pil_to_tensor
-from wavbrivl.presets import model_size
 from wavbrivl.toyworld.card import write_toyworld_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.negatives import negatives
@@ -203,7 +204,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     embed_frames(work / "val", tower, tower_name="toyworld image tower")
     torch.manual_seed(config.seed)
     audio = WavBriVLAudioTower(AudioTowerConfig(**TOY_AUDIO, embed_dim=tower.embed_dim))
-    WavBriVLPipeline(audio, tower, vqgan, device="cpu").save_pretrained(work / "base")
+    WavBriVLPipeline(ModelSet(audio, tower, vqgan), device="cpu").save_pretrained(work / "base")
     timings["shards"] = time.perf_counter() - t
 
     log(f"[4/6] audio tower: {config.audio_steps} steps (wavbrivl train path)")
@@ -266,7 +267,7 @@ def reevaluate_toyworld(folder: str | Path, log=print) -> dict:
 
 def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     """Train a text tower against a built set's frozen image tower and add it (older sets had none)."""
-    from wavbrivl.checkpoints import save_component
+    from wavbrivl.loading.folders import save_component
     from wavbrivl.loading.model_set import TEXT_DIR
     from wavbrivl.pipeline import WavBriVLPipeline
 
@@ -303,7 +304,7 @@ def _sharpen(vqgan: VQGAN, config: ToyBuildConfig, log=print) -> VQGAN:
 
 def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, log=print) -> dict:
     """Train a built set's VQGAN decoder further (its codes unchanged, so its decoder generator still holds)."""
-    from wavbrivl.checkpoints import save_component
+    from wavbrivl.loading.folders import save_component
     from wavbrivl.pipeline import WavBriVLPipeline
 
     folder = Path(folder)
@@ -333,7 +334,7 @@ def add_decoder(
     folder: str | Path, steps: int = 6000, examples: int = 8000, tail_share: float = 0.5, log=print
 ) -> dict:
     """Train a decoder generator for a built set (its VQGAN, image and audio towers frozen) and add it."""
-    from wavbrivl.checkpoints import save_component
+    from wavbrivl.loading.folders import save_component
     from wavbrivl.loading.model_set import DECODER_DIR
     from wavbrivl.pipeline import WavBriVLPipeline
 

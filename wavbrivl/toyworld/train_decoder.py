@@ -7,9 +7,10 @@ import torch
 
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.models import EmbeddingDecoder
+from wavbrivl.models.decoder import decoder_for
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.world import LEVEL_RANGE_DB, ToyExample, ToyWorld
-from wavbrivl.training.decoder import DecoderTrainConfig, code_indices, decoder_for, train_decoder
+from wavbrivl.training.decoder import DecoderTrainConfig, code_indices, train_decoder
 
 DECODER_EXAMPLES_START = 2_000_000  # world indices of the decoder's pictures (apart from the towers' and held-out)
 TAIL_DB = 6.0

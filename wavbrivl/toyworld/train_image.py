@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavbrivl.configs import BriVLImageConfig
+from wavbrivl.loading.presets import model_size
 from wavbrivl.models import BriVLImageTower
-from wavbrivl.presets import model_size
 
 TOY_IMAGE_CONFIG = BriVLImageConfig(**model_size("toy")["image"])
 

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from wavbrivl.configs import BriVLTextConfig
+from wavbrivl.loading.presets import model_size
 from wavbrivl.models import BriVLTextTower, ImageTower
 from wavbrivl.models.image_tower import pil_to_tensor
-from wavbrivl.presets import model_size
 from wavbrivl.toyworld.world import CLASSES, SIZE_RANGE, ToyExample
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from wavbrivl.configs import VQGANConfig, small_vqgan_config
+from wavbrivl.loading.presets import model_size
 from wavbrivl.models import VQGAN
-from wavbrivl.presets import model_size
 from wavbrivl.training.decoder import code_indices
 
 # f8: a 64 px picture is 8 x 8 codes of 8 px, near the real f16 model's token geometry at 256 px (16 x 16 codes).

@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from diffusers.training_utils import EMAModel
 
-from wavbrivl.configs import EmbeddingDecoderConfig
 from wavbrivl.distributed import average_gradients
 from wavbrivl.models import VQGAN, EmbeddingDecoder
 
@@ -43,15 +42,6 @@ def code_indices(vqgan: VQGAN, pixels: torch.Tensor, batch: int = 64) -> torch.T
     device = next(vqgan.parameters()).device
     parts = [vqgan.encode_tokens(pixels[i : i + batch].to(device) * 2 - 1).cpu() for i in range(0, len(pixels), batch)]
     return torch.cat(parts)
-
-
-def decoder_for(vqgan: VQGAN, embed_dim: int, **overrides) -> EmbeddingDecoder:
-    """A fresh decoder shaped for this VQGAN's latents at its training resolution and this embedding size."""
-    cells = vqgan.config.ddconfig["resolution"] // vqgan.downsample
-    config = EmbeddingDecoderConfig(embed_dim=embed_dim, latent_channels=vqgan.config.embed_dim, latent_size=cells)
-    for key, value in overrides.items():
-        setattr(config, key, value)
-    return EmbeddingDecoder(config)
 
 
 def flow_loss(

@@ -18,13 +18,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from wavbrivl.checkpoints import save_component
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.data.shards import list_shards, read_shard
 from wavbrivl.distributed import atomic_save, init_distributed
 from wavbrivl.errors import InputError
+from wavbrivl.loading.folders import save_component
+from wavbrivl.models.decoder import decoder_for
 from wavbrivl.models.image_tower import pil_to_tensor
-from wavbrivl.training.decoder import DecoderTrainConfig, DecoderTrainer, code_indices, decoder_for
+from wavbrivl.training.decoder import DecoderTrainConfig, DecoderTrainer, code_indices
 
 STATE_NAME = "decoder-state.pt"
 LOG_NAME = "decoder-log.jsonl"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from wavbrivl.data.shards import list_shards
+from wavbrivl.loading.model_set import TRAINING_KEY as RECORD_KEY  # carried through save_pretrained
 
-RECORD_KEY = "training"  # the key in model_index.json; WavBriVLPipeline.training carries it through save_pretrained
 SETTINGS = (
     "batch_size",
     "accumulate",

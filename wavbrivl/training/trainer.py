@@ -15,10 +15,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from wavbrivl.checkpoints import load_component, save_component
 from wavbrivl.data.audio import SAMPLE_RATE
 from wavbrivl.data.shards import list_shards
 from wavbrivl.distributed import atomic_save, average_gradients, init_distributed
+from wavbrivl.loading.folders import load_component, save_component
 from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models import WavBriVLAudioTower
 from wavbrivl.training.loss import ContrastiveLoss, EmbeddingQueue

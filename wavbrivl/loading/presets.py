@@ -2,7 +2,7 @@
 
 A preset is `<name>.json` in `wavbrivl/presets/`, in a folder named by $WAVBRIVL_PRESETS (several joined by the
 path separator), or in one given to `add_preset_dir`. Adding a preset needs no Python change. Which folders are
-searched, and which weights beat a preset's, is decided in `wavbrivl.loading` (the one reader of the environment).
+searched, and which weights beat a preset's, is decided in `loading.sources` (the one reader of the environment).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from wavbrivl.errors import WeightsError
+from wavbrivl.loading.components import WEIGHT_KEYS
 
-PRESET_DIR = Path(__file__).resolve().parent / "presets"
-MODEL_CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PRESET_DIR = PACKAGE_DIR / "presets"  # data folders of the package: preset and model-size JSON files
+MODEL_CONFIG_DIR = PACKAGE_DIR / "model_configs"
 TEXT_FROM_IMAGE = "image"  # a preset's "text": the image tower's checkpoint or model also holds the text tower
 _EXTRA_DIRS: list[Path] = []
 
@@ -30,21 +32,16 @@ class Preset:
     description: str
     image_kind: str = "brivl"  # "brivl" or "clip"
     embed_dim: int = 2048
-    audio: str | None = None
-    image: str | None = None
-    vqgan: str | None = None
-    vqgan_config: str | None = None
-    text: str | None = None  # a spec, TEXT_FROM_IMAGE, or None (no text tower)
+    weights: dict[str, str | None] = field(default_factory=dict)  # components.WEIGHT_KEYS -> a spec; "text" may be
+    # TEXT_FROM_IMAGE; "unclip" is a Stable unCLIP pipeline conditioned on this image tower's space
     text_kind: str | None = None
-    tokenizer: str | None = None
-    unclip: str | None = None  # a Stable unCLIP pipeline (folder or Hub id) conditioned on this image tower's space
     pretrained: str | None = None  # a folder written by save_pretrained (relative to the preset file) or Hub id
     random: str | None = None  # a model size in model_configs/: random weights, for tests and plumbing only
     generation: dict[str, Any] = field(default_factory=dict)  # generation defaults of this set
 
     def spec(self, key: str, explicit: str | None = None) -> str | None:
         """A component's weights: the explicit choice (argument, variable or settings file), else this preset's."""
-        return explicit or getattr(self, key)
+        return explicit or self.weights.get(key)
 
     def text_spec(self, explicit: str | None = None, image: str | None = None) -> str | None:
         """The text tower's weights: the explicit choice, else the preset's (TEXT_FROM_IMAGE: the image's)."""
@@ -81,7 +78,7 @@ def _read_preset(path: Path) -> Preset:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise WeightsError(f"preset {path}: not readable JSON ({err})") from None
-    allowed = {f.name for f in fields(Preset)} - {"name"}
+    allowed = ({f.name for f in fields(Preset)} - {"name", "weights"}) | set(WEIGHT_KEYS)
     data = {k: v for k, v in data.items() if k != "$comment"} if isinstance(data, dict) else data
     if not isinstance(data, dict) or not isinstance(data.get("description"), str):
         raise WeightsError(f"preset {path}: expected a JSON object with at least a 'description'")
@@ -93,7 +90,8 @@ def _read_preset(path: Path) -> Preset:
     pretrained = data.get("pretrained")
     if pretrained and (path.parent / pretrained).exists():
         data["pretrained"] = str((path.parent / pretrained).resolve())
-    return Preset(name=path.stem, **data)
+    weights = {key: data.pop(key) for key in WEIGHT_KEYS if key in data}
+    return Preset(name=path.stem, weights=weights, **data)
 
 
 def model_size(name: str) -> dict[str, Any]:

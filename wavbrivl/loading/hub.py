@@ -52,12 +52,15 @@ def upload_model_folder(
     token: str | None = None,
     commit_message: str = "Upload WavBriVL model set",
 ) -> str:
-    """Create the Hub model repo if missing (exist_ok) and upload the folder as one commit; returns its URL."""
+    """Create the Hub model repo if missing (exist_ok) and upload the folder as one commit; returns its URL.
+
+    repo_id is taken as checked (check_repo_id, by the caller before any work).
+    """
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
     try:
-        api.create_repo(check_repo_id(repo_id), private=private, exist_ok=True, repo_type="model")
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         commit = api.upload_folder(
             repo_id=repo_id, folder_path=str(folder), commit_message=commit_message, repo_type="model"
         )

@@ -1,25 +1,21 @@
-"""Build pipeline components from presets, project folders, official files or Hub ids."""
+"""Each component from what names it: a component folder, an official file, or a Hub id (transformers models)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from wavbrivl.checkpoints import (
-    CONFIG_NAME,
-    load_brivl_official,
-    load_brivl_official_text,
-    load_component,
-    load_taming_vqgan,
-)
-from wavbrivl.configs import BRIVL_TOKENIZER, AudioTowerConfig, BriVLImageConfig, VQGANConfig, small_vqgan_config
+from wavbrivl.configs import BRIVL_TOKENIZER, AudioTowerConfig, BriVLImageConfig, small_vqgan_config
 from wavbrivl.errors import WeightsError
-from wavbrivl.hub import resolve
+from wavbrivl.loading.folders import CONFIG_NAME, load_component, load_tokenizer
+from wavbrivl.loading.hub import resolve
+from wavbrivl.loading.official import load_brivl_official, load_brivl_official_text, load_taming_vqgan
+from wavbrivl.loading.presets import Preset, model_size
+from wavbrivl.loading.provenance import Provenance
 from wavbrivl.models import (
     VQGAN,
     BriVLImageTower,
@@ -30,19 +26,10 @@ from wavbrivl.models import (
     ImageTower,
     WavBriVLAudioTower,
 )
-from wavbrivl.presets import Preset, model_size
+from wavbrivl.models.decoder import decoder_for
 
 BRIVL_HUB_FILE = "BriVL-1.0-5500w.pth"
-TINY_WAVLM = model_size("tiny")["audio"]["wavlm"]  # tests build WavLM backbones of this size
-
-
-@dataclass
-class Provenance:
-    """Where a component's weights came from and whether they were trained."""
-
-    source: str
-    trained: bool
-    note: str = ""
+UNCLIP_SMALL = "stabilityai/stable-diffusion-2-1-unclip-small"
 
 
 def _is_component_dir(path: Path) -> bool:
@@ -105,8 +92,6 @@ def load_text_tower(spec: str, tokenizer: str | None = None, kind: str = "brivl"
     if path.is_dir() and _is_component_dir(path):
         tower = _expect(load_component(path), (BriVLTextTower, CLIPTextTower), spec)
         if tokenizer or tower.tokenizer is None:
-            from wavbrivl.checkpoints import load_tokenizer
-
             default = BRIVL_TOKENIZER if isinstance(tower, BriVLTextTower) else None
             spec_tok = tokenizer or default
             if spec_tok is None:
@@ -126,7 +111,6 @@ def _clip_text(path: Path, spec: str, tokenizer: str | None) -> CLIPTextTower:
     """CLIP's text model with projection and its tokenizer from a transformers folder (a whole CLIPModel works)."""
     from transformers import CLIPTextModelWithProjection
 
-    from wavbrivl.checkpoints import load_tokenizer
     from wavbrivl.configs import CLIPTextTowerConfig
 
     try:
@@ -151,7 +135,23 @@ def load_vqgan(spec: str | None, config: str | None = None) -> tuple[VQGAN, Prov
     return load_taming_vqgan(path, config), Provenance(str(spec), True, "taming")
 
 
-def tiny_components(seed: int = 0, size: str = "tiny") -> tuple[WavBriVLAudioTower, BriVLImageTower, VQGAN]:
+def load_unclip(spec: str | Path, device: str | torch.device = "cpu"):
+    """A StableUnCLIPImg2ImgPipeline from a folder written by its save_pretrained, or a Hub id, in float32 (a
+    component config that says float16 would give half-precision modules that fail on the CPU)."""
+    from diffusers import StableUnCLIPImg2ImgPipeline
+
+    try:
+        pipe = StableUnCLIPImg2ImgPipeline.from_pretrained(str(spec), torch_dtype=torch.float32)
+    except Exception as err:  # noqa: BLE001 - missing files, an offline Hub, a foreign folder all land here
+        raise WeightsError(
+            f"Stable unCLIP {spec}: cannot be loaded ({type(err).__name__}: {err}); pass a folder written by "
+            f"StableUnCLIPImg2ImgPipeline.save_pretrained or a reachable Hub id such as {UNCLIP_SMALL}"
+        ) from None
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def random_components(size: str = "tiny", seed: int = 0) -> tuple[WavBriVLAudioTower, BriVLImageTower, VQGAN]:
     """Randomly initialised towers and VQGAN of the real architectures at a model size (tests and plumbing only)."""
     torch.manual_seed(seed)
     config = model_size(size)
@@ -163,18 +163,8 @@ def tiny_components(seed: int = 0, size: str = "tiny") -> tuple[WavBriVLAudioTow
 
 def random_decoder(vqgan: VQGAN, embed_dim: int, size: str = "tiny", seed: int = 0) -> EmbeddingDecoder:
     """A randomly initialised decoder generator for this VQGAN at a model size (tests and plumbing only)."""
-    from wavbrivl.training.decoder import decoder_for
-
     torch.manual_seed(seed)
     return decoder_for(vqgan, embed_dim, **model_size(size).get("decoder", {})).eval()
-
-
-def full_size_components(seed: int = 0) -> tuple[WavBriVLAudioTower, ImageTower, VQGAN]:
-    """Full-size architectures with random weights (benchmarks: same cost as the real ones)."""
-    torch.manual_seed(seed)
-    audio = WavBriVLAudioTower(AudioTowerConfig())
-    image = BriVLImageTower(BriVLImageConfig())
-    return audio.eval(), image.eval(), VQGAN(VQGANConfig()).eval()
 
 
 def preset_components(
@@ -187,7 +177,7 @@ def preset_components(
 ) -> tuple[nn.Module, nn.Module, nn.Module | None, dict[str, Provenance]]:
     """Load a preset's three components; explicit specs beat env vars, which beat the preset's own."""
     if preset.random:
-        a, i, v = tiny_components(size=preset.random)
+        a, i, v = random_components(preset.random)
         note = "random weights: for tests and plumbing checks only"
         source = f"model size {preset.random!r} (random)"
         prov = {k: Provenance(source, False, note) for k in ("audio_tower", "image_tower", "vqgan")}
@@ -203,8 +193,6 @@ def preset_components(
         )
     i, pi = load_image_tower(str(image_spec), preset.image_kind)
     a, pa = load_audio_tower(str(audio_spec), i.embed_dim)
-    if a.embed_dim != i.embed_dim:
-        raise WeightsError(f"audio tower gives {a.embed_dim}-d embeddings but the image tower {i.embed_dim}-d")
     provenance = {"audio_tower": pa, "image_tower": pi}
     if not vqgan_spec and (not need_vqgan or preset.spec("unclip")):  # unCLIP generates without a VQGAN
         return a, i, None, provenance
