@@ -97,7 +97,7 @@ def embed_rates(folder: Path, frames: int) -> dict[str, float]:
         ]
         write_shard(raw / f"shard-{k // 32:06d}.tar", samples)
     towers = {
-        "toy": WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", need_vqgan=False).image_tower,
+        "toy": WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", load_generators=False).image_tower,
         "full-size BriVL": full_size_components()[1],
     }
     rates = {}

@@ -24,7 +24,7 @@ from wavbrivl.generation.methods import GenerationMethod, available_methods
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.loading import OFFLINE_PRESET, ModelChoice, ModelSet, argument_choice, load_model_set, load_preset
 from wavbrivl.loading.model_set import UNCLIP_DIR, save_model_set
-from wavbrivl.loading.provenance import Provenance
+from wavbrivl.loading.provenance import Provenance, untrained_audio
 from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
 from wavbrivl.volume import apply_gain
 from wavbrivl.zero_shot import ZeroShotResult, class_prompts
@@ -78,6 +78,7 @@ class WavBriVLPipeline:
         device: str | torch.device | None = None,
         max_audio_seconds: float = MAX_AUDIO_SECONDS,
         clip_policy: str = "allow",
+        allow_untrained: bool | None = None,
     ) -> None:
         model_set.check_sizes()
         self.device = torch.device(device) if device is not None else default_device()
@@ -88,35 +89,43 @@ class WavBriVLPipeline:
             model_set.unclip.to(self.device)
         self.max_audio_seconds = max_audio_seconds
         self.clip_policy = clip_policy
+        # an untrained audio tower refuses sounds unless allowed (here, or by the set: the tiny-random preset)
+        self.allow_untrained = model_set.allow_untrained if allow_untrained is None else allow_untrained
         self.image_cache = EmbeddingCache()
         if not model_set.provenance:
             model_set.provenance = {name: Provenance("in memory", True) for name in self.components()}
 
     # ------------------------------------------------------------------ loading (wavbrivl.loading does the work)
     @classmethod
-    def from_model_set(cls, model_set: ModelSet, device: str | torch.device | None = None) -> WavBriVLPipeline:
+    def from_model_set(cls, model_set: ModelSet, device: str | torch.device | None = None,
+                       allow_untrained: bool | None = None) -> WavBriVLPipeline:  # fmt: skip
         """A pipeline over a loaded ModelSet, placed on `device` (default: a GPU if there is one)."""
-        return cls(model_set, device)
+        return cls(model_set, device, allow_untrained=allow_untrained)
 
     @classmethod
-    def from_choice(cls, choice: ModelChoice, need_vqgan: bool = True) -> WavBriVLPipeline:
+    def from_choice(cls, choice: ModelChoice, load_generators: bool = True,
+                    allow_untrained: bool | None = None) -> WavBriVLPipeline:  # fmt: skip
         """The pipeline a front end's ModelChoice names (flags > variables > wavbrivl.json > preset)."""
-        return cls.from_model_set(load_model_set(choice, need_vqgan), choice.device)
+        return cls.from_model_set(load_model_set(choice, load_generators), choice.device, allow_untrained)
 
     @classmethod
     def from_preset(cls, name: str = OFFLINE_PRESET, device: str | torch.device | None = None,
-                    need_vqgan: bool = True, **weights: str | None) -> WavBriVLPipeline:  # fmt: skip
+                    load_generators: bool = True, allow_untrained: bool | None = None,
+                    **weights: str | None) -> WavBriVLPipeline:  # fmt: skip
         """A named preset ('brivl', 'clip', the offline default, or one you add); weights (audio, image, vqgan,
         vqgan_config, text, tokenizer, unclip) replace its components, else their environment variables do.
-        need_vqgan=False skips the generator (embedding, ranking and evaluation do not use it)."""
-        return cls.from_model_set(load_model_set(argument_choice(name, **weights), need_vqgan), device)
+        load_generators=False loads no generator (VQGAN, decoder, unCLIP): embedding, ranking, classification and
+        evaluation use none. An untrained audio tower refuses sounds (WeightsError) unless allow_untrained=True."""
+        choice = argument_choice(name, **weights)
+        return cls.from_model_set(load_model_set(choice, load_generators), device, allow_untrained)
 
     @classmethod
     def from_pretrained(cls, path_or_id: str | Path, device: str | torch.device | None = None,
-                        need_vqgan: bool = True, **weights: str | None) -> WavBriVLPipeline:  # fmt: skip
-        """A folder (or Hub repo) written by save_pretrained; weights (as in from_preset) replace components."""
+                        load_generators: bool = True, allow_untrained: bool | None = None,
+                        **weights: str | None) -> WavBriVLPipeline:  # fmt: skip
+        """A folder (or Hub repo) written by save_pretrained; the rest as in from_preset."""
         choice = argument_choice(pretrained=str(path_or_id), **weights)
-        return cls.from_model_set(load_model_set(choice, need_vqgan), device)
+        return cls.from_model_set(load_model_set(choice, load_generators), device, allow_untrained)
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write model_index.json and one config.json + model.safetensors folder per component."""
@@ -146,6 +155,15 @@ class WavBriVLPipeline:
         """Names of components whose weights are untrained."""
         return [name for name, p in self.provenance.items() if not p.trained]
 
+    def sound_refusal(self) -> str:
+        """Why sounds are refused (an untrained audio tower, not allowed), in one line; "" when they are not."""
+        return "" if self.allow_untrained else untrained_audio(self.provenance)
+
+    def check_sound(self) -> None:
+        """Raise WeightsError before any model work when sounds are refused (sound_refusal)."""
+        if reason := self.sound_refusal():
+            raise WeightsError(reason)
+
     def info(self) -> dict:
         """Preset, device, and per component: class, parameter count, source, trained or not."""
         counted = {name: (type(m).__name__, list(m.parameters())) for name, m in self.components().items()}
@@ -163,7 +181,8 @@ class WavBriVLPipeline:
             description = ""
         text = "available" if self.text_tower is not None else (self.text_unavailable or "no text tower")
         return {"preset": self.preset, "description": description, "device": str(self.device),
-                "embed_dim": self.image_tower.embed_dim, "components": parts, "text": text}  # fmt: skip
+                "embed_dim": self.image_tower.embed_dim, "components": parts, "text": text,
+                "sound": self.sound_refusal() or "available"}  # fmt: skip
 
     # ------------------------------------------------------------------ sounds and images
     @torch.no_grad()
@@ -171,6 +190,7 @@ class WavBriVLPipeline:
         self, audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float] = 0.0
     ) -> AudioEmbeddings:
         """Embed clip(s) at volume(s); clips of equal length share a batch, so results never depend on padding."""
+        self.check_sound()
         clips, volumes = pair_clips(audio, volumes_db, self.max_audio_seconds)
         scaled, reports = zip(*(apply_gain(c.waveform, v, self.clip_policy) for c, v in zip(clips, volumes)))
         out = torch.empty(len(clips), self.audio_tower.embed_dim)
@@ -218,6 +238,7 @@ class WavBriVLPipeline:
         volumes_db: float | Sequence[float] = 0.0,
     ) -> RankResult:
         """Score images against the sound(s); either side may be given as precomputed embeddings."""
+        self.check_sound()
         image_embeds = self._image_embeddings(images)
         return rank_embeddings(self._embedded(audio, volumes_db).embeddings, image_embeds)
 
@@ -244,6 +265,8 @@ class WavBriVLPipeline:
 
     def zero_shot(self, audio: Any, class_names: Sequence[str], templates: Sequence[str] = ("{}",)) -> ZeroShotResult:
         """Classify sounds by their similarity to class-name prompts (no training): text tower vs audio tower."""
+        if not isinstance(audio, torch.Tensor):
+            self.check_sound()
         prompts = class_prompts(class_names, templates)
         text = self.embed_text([p for group in prompts for p in group]).view(len(prompts), len(templates), -1)
         classes = torch.nn.functional.normalize(text.mean(1), dim=-1)
@@ -277,6 +300,8 @@ class WavBriVLPipeline:
                      audio_weight: float = 1.0) -> GenerationConfig:  # fmt: skip
         """Check a generation request before any model work (the app and the CLI call it first); returns the
         config with its seed resolved, or raises InputError / WeightsError naming the setting and its range."""
+        if has_audio:
+            self.check_sound()
         texts = parse_prompts(prompts)
         if not has_audio and not texts:
             raise InputError("nothing to generate from: give a sound, text prompts, or both")

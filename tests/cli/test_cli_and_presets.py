@@ -88,12 +88,16 @@ def test_info_and_errors(tmp_path, capsys):
     assert "bad.wav: not a readable sound" in capsys.readouterr().err
 
 
-def test_hub_ids_fail_clearly_offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(WeightsError, match="could not get shunxing1234/BriVL/BriVL-1.0-5500w.pth"):
-        resolve("shunxing1234/BriVL", "BriVL-1.0-5500w.pth", "image tower")
+def test_hub_ids_fail_clearly_offline(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    expected = "image tower: shunxing1234/BriVL is not in the local Hub cache and HF_HUB_OFFLINE is set"
+    with pytest.raises(WeightsError, match=expected):
+        resolve("shunxing1234/BriVL", "image", "image tower")
     with pytest.raises(WeightsError, match="neither an existing path nor a Hub id"):
-        resolve("/no/such/dir/weights.pth")
+        resolve("/no/such/dir/weights.pth", "image")
 
 
 def test_brivl_preset_from_local_files(tmp_path, monkeypatch):
@@ -114,13 +118,21 @@ def test_brivl_preset_from_local_files(tmp_path, monkeypatch):
     torch.testing.assert_close(pipe.vqgan.codebook, vqgan.codebook)
 
 
-def test_brivl_preset_without_vqgan_says_what_to_pass(tmp_path, monkeypatch):
+def test_a_preset_without_a_generator_is_refused_for_generation_before_loading(tmp_path, monkeypatch, capsys):
+    """A preset that names no VQGAN nor unCLIP: `generate` says what to pass before any weights are read."""
     monkeypatch.delenv("WAVBRIVL_VQGAN", raising=False)
-    _, image, _ = random_components()
-    save_component(image, tmp_path / "image")
-    WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
-    with pytest.raises(WeightsError, match="VQGAN weights are needed: pass --vqgan-weights"):
-        WavBriVLPipeline.from_preset("brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"))
+    monkeypatch.setenv("WAVBRIVL_PRESETS", str(tmp_path / "presets"))
+    (tmp_path / "presets").mkdir()
+    no_vqgan = {"description": "towers only", "audio": str(tmp_path / "no-such-audio"), "image": "owner/not-fetched"}
+    (tmp_path / "presets" / "towers-only.json").write_text(json.dumps(no_vqgan))
+    args = ["generate", "--preset", "towers-only", "--prompt", "a dog", "--out", str(tmp_path / "out")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: preset 'towers-only' names no generator. VQGAN weights are needed: pass --vqgan-weights (a Hub "
+        "repo such as boris/vqgan_f16_16384, a taming .ckpt with its config .yaml, or a folder written by "
+        "save_pretrained) or set $WAVBRIVL_VQGAN"
+    )
 
 
 def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeypatch):
@@ -130,7 +142,12 @@ def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeyp
     save_component(image, tmp_path / "image")
     WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
     pipe = WavBriVLPipeline.from_preset(
-        "brivl", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "image"), need_vqgan=False, device="cpu"
+        "brivl",
+        audio=str(tmp_path / "wavlm"),
+        image=str(tmp_path / "image"),
+        load_generators=False,
+        device="cpu",
+        allow_untrained=True,
     )
     assert pipe.vqgan is None and pipe.text_tower is None
     assert "BriVLImageTower" in pipe.info()["text"]
@@ -144,7 +161,7 @@ def test_brivl_preset_without_a_usable_text_source_still_loads(tmp_path, monkeyp
             audio=str(tmp_path / "wavlm"),
             image=str(tmp_path / "image"),
             text=str(tmp_path / "image"),
-            need_vqgan=False,
+            load_generators=False,
         )
 
 

@@ -166,7 +166,7 @@ def test_zero_shot_says_why_it_is_missing(layouts, tiny_pipeline, tmp_path):
 
 
 def test_evaluation_loads_no_generator(tmp_path, toy):
-    pipe = WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", need_vqgan=False)
+    pipe = WavBriVLPipeline.from_pretrained(TOYWORLD_DIR, device="cpu", load_generators=False)
     assert pipe.vqgan is None and pipe.text_tower is not None
 
 

@@ -175,7 +175,7 @@ def test_brivl_preset_takes_image_and_text_from_one_official_file(tmp_path, monk
         "brivl",
         audio=str(tmp_path / "wavlm"),
         image=str(tmp_path / "BriVL-1.0-5500w.pth"),
-        need_vqgan=False,
+        load_generators=False,
         device="cpu",
     )
     assert pipe.info()["text"] == "available"

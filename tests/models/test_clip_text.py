@@ -36,7 +36,7 @@ def test_clip_preset_has_a_text_tower_in_the_same_space(tmp_path):
     model = tiny_clip_folder(tmp_path / "clip")
     WavLMModel(WavLMConfig(**TINY_WAVLM)).save_pretrained(tmp_path / "wavlm")
     pipe = WavBriVLPipeline.from_preset(
-        "clip", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "clip"), need_vqgan=False, device="cpu"
+        "clip", audio=str(tmp_path / "wavlm"), image=str(tmp_path / "clip"), load_generators=False, device="cpu"
     )
     assert isinstance(pipe.text_tower, CLIPTextTower) and pipe.info()["text"] == "available"
     texts = ["a red circle", "a dog"]

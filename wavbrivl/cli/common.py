@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from wavbrivl.loading.components import FLAGS, SETTINGS
 from wavbrivl.loading.sources import (
@@ -25,6 +28,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     for setting in SETTINGS:
         choices = preset_names() if setting.key == "preset" else None
         group.add_argument(setting.flag, default=None, choices=choices, help=f"{setting.help} (${setting.env})")
+    group.add_argument(
+        "--allow-untrained",
+        action="store_true",
+        help="let an untrained audio tower take sounds (its results mean nothing; for plumbing checks)",
+    )
 
 
 def choice_from_args(args: argparse.Namespace) -> ModelChoice:
@@ -33,11 +41,37 @@ def choice_from_args(args: argparse.Namespace) -> ModelChoice:
     return model_choice(flags, getattr(args, "config", None))
 
 
-def load(args: argparse.Namespace, need_vqgan: bool = True):
-    """The pipeline the model flags, environment variables and wavbrivl.json name, with untrained parts flagged."""
+@contextmanager
+def library_output_to_stderr() -> Iterator[None]:
+    """Send whatever the libraries print to standard output (tokenizers' warnings from Rust, taming's shapes) to
+    standard error instead, at the file-descriptor level, so a command's own output (--json) stays clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def load(args: argparse.Namespace, load_generators: bool = True, sound: bool = False):
+    """The pipeline the model flags, environment variables and wavbrivl.json name, with untrained parts flagged.
+
+    load_generators=False loads no VQGAN, decoder or unCLIP. sound=True (the command is driven by a sound) refuses
+    an untrained audio tower as soon as it is loaded, unless --allow-untrained.
+    """
+    from wavbrivl.loading.model_set import check_generator, load_model_set
     from wavbrivl.pipeline import WavBriVLPipeline
 
-    pipe = WavBriVLPipeline.from_choice(choice_from_args(args), need_vqgan=need_vqgan)
+    choice = choice_from_args(args)
+    allow = getattr(args, "allow_untrained", False)
+    if load_generators and getattr(args, "needs_generator", False):
+        check_generator(choice)  # before anything loads or downloads
+    with library_output_to_stderr():
+        model_set = load_model_set(choice, load_generators, refuse_untrained_audio=sound and not allow)
+        pipe = WavBriVLPipeline.from_model_set(model_set, choice.device, allow_untrained=allow or None)
     for name in pipe.untrained:
         note = pipe.provenance[name].note
         print(f"WARNING: {name} is UNTRAINED ({note}); its outputs are not meaningful.", file=sys.stderr)

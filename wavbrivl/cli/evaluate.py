@@ -22,7 +22,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rank, world = init_distributed()  # under torchrun: each rank embeds its share, rank 0 writes the report
     if world > 1 and args.device is None:
         args.device = str(local_device())
-    pipe = load(args, need_vqgan=False)
+    pipe = load(args, load_generators=False, sound=True)
     config = EvalConfig(
         task=args.task,
         root=args.root,

@@ -69,7 +69,7 @@ def cmd_embed_frames(args: argparse.Namespace) -> int:
     else:
         from wavbrivl.pipeline import WavBriVLPipeline
 
-        tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu", need_vqgan=False).image_tower
+        tower = WavBriVLPipeline.from_pretrained(args.tower, device="cpu", load_generators=False).image_tower
     tower = tower.to(device)
     workers = args.workers if args.workers is not None else (2 if torch.device(device).type == "cuda" else 0)
     total = len(list_shards(args.shards))

@@ -15,7 +15,7 @@ from wavbrivl.generation.checks import METHODS
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print which weights are loaded, from where, their sizes and the device."""
-    info = load(args).info()
+    info = load(args, load_generators=False).info()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -32,7 +32,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     """Embed a sound (and optionally images) and save or print the vectors."""
-    pipe = load(args)
+    pipe = load(args, load_generators=False, sound=True)
     result = pipe.embed_audio(args.audio, volumes_from(args))
     print_notes(result.notes)
     arrays = {"audio": result.embeddings.numpy()}
@@ -53,7 +53,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     from wavbrivl.data.image import list_image_files
     from wavbrivl.ranking import rank_embeddings
 
-    pipe = load(args)
+    pipe = load(args, load_generators=False, sound=args.audio is not None)
     files: list[Path] = []
     for item in args.images:
         files.extend(list_image_files(item) if Path(item).is_dir() else [Path(item)])
@@ -80,7 +80,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     seed = resolve_seed(args.seed)  # cheap checks before loading the models
-    pipe = load(args)
+    pipe = load(args, sound=args.audio is not None)
     volumes = volumes_from(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     """Zero-shot classification of sounds by class-name prompts through the text tower."""
-    pipe = load(args, need_vqgan=False)
+    pipe = load(args, load_generators=False, sound=True)
     names = [c.strip() for c in args.classes.split(",") if c.strip()]
     if args.classes_file:
         names = [line.strip() for line in Path(args.classes_file).read_text().splitlines() if line.strip()]
@@ -212,7 +212,7 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise-level", type=int, default=None, help="unclip: noise on the image embedding (0-999)")
     p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
     p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_generate)
+    p.set_defaults(func=cmd_generate, needs_generator=True)
     add_model_args(p)
 
 

@@ -23,6 +23,7 @@ from wavbrivl.configs import (
     config_to_dict,
 )
 from wavbrivl.errors import WeightsError
+from wavbrivl.loading.hub import is_hub_id, resolve
 from wavbrivl.models import (
     VQGAN,
     BriVLImageTower,
@@ -71,6 +72,8 @@ def load_tokenizer(spec: str | Path) -> Any:
     """A BERT tokenizer from a folder or Hub id (BriVL: hfl/chinese-roberta-wwm-ext), with a clear error."""
     from transformers import AutoTokenizer
 
+    if is_hub_id(str(spec)):
+        spec = resolve(spec, "tokenizer", "tokenizer")  # its files only, never the model's weights
     try:
         return AutoTokenizer.from_pretrained(str(spec))
     except Exception as err:  # noqa: BLE001 - missing files, offline Hub, bad vocab all land here

@@ -1,4 +1,5 @@
-"""The Hugging Face Hub: resolve weights given as a local path or a Hub id, and upload a model folder."""
+"""The Hugging Face Hub: weights named by a local path or a Hub id (only the files a loader reads are fetched,
+repo_files.py picks them), and the upload of a model folder."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 from pathlib import Path
 
 from wavbrivl.errors import InputError, WavBriVLError, WeightsError
+from wavbrivl.loading.repo_files import pick
 
+SINGLE_FILE_KINDS = ("taming_config",)
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -15,26 +18,67 @@ def is_hub_id(spec: str) -> bool:
     return bool(HUB_ID.match(spec)) and not Path(spec).exists()
 
 
-def resolve(spec: str | Path, filename: str | None = None, what: str = "weights") -> Path:
-    """A local file or folder for spec: the path itself, or a Hub file/snapshot fetched by huggingface_hub."""
+def repo_listing(repo_id: str, what: str) -> tuple[list[str], bool]:
+    """The repo's file list and whether it came from the Hub (else from the local cache, when offline)."""
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    try:
+        if not constants.HF_HUB_OFFLINE:
+            return HfApi().list_repo_files(repo_id), True
+        folder = Path(snapshot_download(repo_id=repo_id, local_files_only=True))
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()), False
+    except Exception as err:  # noqa: BLE001 - offline, missing repo, auth: all end the same way for a user
+        if constants.HF_HUB_OFFLINE:
+            raise WeightsError(
+                f"{what}: {repo_id} is not in the local Hub cache and HF_HUB_OFFLINE is set; fetch it first where "
+                "you have network (`wavbrivl download --preset NAME`), or pass a local path instead"
+            ) from None
+        raise WeightsError(
+            f"{what}: could not list {repo_id} on the Hugging Face Hub ({type(err).__name__}: {err}). "
+            "Check the id, your network (HF_HUB_OFFLINE) and your login, or pass a local path instead."
+        ) from None
+
+
+def plan(repo_id: str, kind: str, what: str = "weights") -> list[str]:
+    """The files of a Hub repo a loader of this kind reads, checked against its listing (nothing downloaded)."""
+    return pick(kind, repo_listing(repo_id, what)[0], repo_id)
+
+
+def fetch(repo_id: str, kind: str, what: str = "weights") -> Path:
+    """The local snapshot folder of a Hub repo holding just the files a loader of this kind reads."""
+    from huggingface_hub import snapshot_download
+
+    files, online = repo_listing(repo_id, what)
+    wanted = pick(kind, files, repo_id)
+    try:
+        folder = Path(snapshot_download(repo_id=repo_id, allow_patterns=wanted, local_files_only=not online))
+    except Exception as err:  # noqa: BLE001
+        raise WeightsError(
+            f"{what}: could not get {', '.join(wanted)} from {repo_id} ({type(err).__name__}: {err}). "
+            "Download it where you have network (`wavbrivl download`) and try again, or pass a local path."
+        ) from None
+    missing = [f for f in wanted if not (folder / f).is_file()]
+    if missing:
+        raise WeightsError(f"{what}: {repo_id} is cached without {missing}; run `wavbrivl download` with network")
+    return folder
+
+
+def resolve(spec: str | Path, kind: str, what: str = "weights") -> Path:
+    """A local file or folder for spec: the path itself, or what a loader of this kind reads of a Hub repo.
+
+    For a taming config the path is that file; for the others the snapshot folder.
+    """
     text = str(spec)
     path = Path(text).expanduser()
     if path.exists():
         return path
     if not is_hub_id(text):
         raise WeightsError(f"{what}: {text} is neither an existing path nor a Hub id of the form owner/name")
-    try:
-        from huggingface_hub import hf_hub_download, snapshot_download
-
-        if filename:
-            return Path(hf_hub_download(repo_id=text, filename=filename))
-        return Path(snapshot_download(repo_id=text))
-    except Exception as err:  # noqa: BLE001 - offline, missing repo, auth: all end the same way for a user
-        target = f"{text}/{filename}" if filename else text
-        raise WeightsError(
-            f"{what}: could not get {target} from the Hugging Face Hub ({type(err).__name__}: {err}). "
-            "Download it where you have network and pass the local path instead."
-        ) from None
+    folder = fetch(text, kind, what)
+    if kind in SINGLE_FILE_KINDS:
+        files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+        return folder / pick(kind, files, text)[0]
+    return folder
 
 
 def check_repo_id(repo_id: str) -> str:

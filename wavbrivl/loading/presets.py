@@ -38,6 +38,7 @@ class Preset:
     pretrained: str | None = None  # a folder written by save_pretrained (relative to the preset file) or Hub id
     random: str | None = None  # a model size in model_configs/: random weights, for tests and plumbing only
     generation: dict[str, Any] = field(default_factory=dict)  # generation defaults of this set
+    allow_untrained: bool = False  # its untrained audio tower may take sounds (plumbing presets only)
 
     def spec(self, key: str, explicit: str | None = None) -> str | None:
         """A component's weights: the explicit choice (argument, variable or settings file), else this preset's."""
