@@ -18,14 +18,27 @@ def is_hub_id(spec: str) -> bool:
     return bool(HUB_ID.match(spec)) and not Path(spec).exists()
 
 
+def cached_snapshot(repo_id: str) -> Path:
+    """The cached snapshot folder of a repo's main branch (what an earlier download left), for offline use."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    storage = Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
+    ref = storage / "refs" / "main"
+    folder = storage / "snapshots" / (ref.read_text().strip() if ref.is_file() else "-")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no cached snapshot of {repo_id} in {constants.HF_HUB_CACHE}")
+    return folder
+
+
 def repo_listing(repo_id: str, what: str) -> tuple[list[str], bool]:
     """The repo's file list and whether it came from the Hub (else from the local cache, when offline)."""
-    from huggingface_hub import HfApi, constants, snapshot_download
+    from huggingface_hub import HfApi, constants
 
     try:
         if not constants.HF_HUB_OFFLINE:
             return HfApi().list_repo_files(repo_id), True
-        folder = Path(snapshot_download(repo_id=repo_id, local_files_only=True))
+        folder = cached_snapshot(repo_id)
         return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()), False
     except Exception as err:  # noqa: BLE001 - offline, missing repo, auth: all end the same way for a user
         if constants.HF_HUB_OFFLINE:
