@@ -57,7 +57,7 @@ def _wavlm(folder: Path) -> None:
 
 
 def _roberta(folder: Path) -> BertTokenizer:
-    """chinese-roberta-wwm-ext: a BERT WordPiece tokenizer, its config, and weights in three formats BriVL never reads."""
+    """chinese-roberta-wwm-ext: a WordPiece tokenizer, its config, and weights in three formats BriVL never reads."""
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *CHINESE, *"abcdefghijklmnopqrstuvwxyz"]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
@@ -68,7 +68,9 @@ def _roberta(folder: Path) -> BertTokenizer:
     special = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]"}
     (folder / "special_tokens_map.json").write_text(json.dumps({**special, "mask_token": "[MASK]"}))
     (folder / "added_tokens.json").write_text("{}")
-    BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2).save_pretrained(folder)
+    BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2).save_pretrained(
+        folder
+    )
     for name in ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack"):
         (folder / name).write_bytes(NEVER)
     return BertTokenizer.from_pretrained(folder)

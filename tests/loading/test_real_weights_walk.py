@@ -24,14 +24,27 @@ FETCHED = {  # what each preset may download, by repo: nothing else
     "brivl": {
         repos.WAVLM: {"config.json", "preprocessor_config.json", "pytorch_model.bin"},
         repos.BRIVL: {f"{repos.BRIVL_FOLDER}/BriVL-1.0-5500w.pth"},
-        repos.ROBERTA: {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
-                        "added_tokens.json"},  # fmt: skip
+        repos.ROBERTA: {
+            "config.json",
+            "vocab.txt",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "added_tokens.json",
+        },  # fmt: skip
         repos.VQGAN: {"config.yaml", "model.ckpt"},
     },
     "clip": {
         repos.WAVLM: {"config.json", "preprocessor_config.json", "pytorch_model.bin"},
-        repos.CLIP_B32: {"config.json", "model.safetensors", "preprocessor_config.json", "vocab.json", "merges.txt",
-                         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"},  # fmt: skip
+        repos.CLIP_B32: {
+            "config.json",
+            "model.safetensors",
+            "preprocessor_config.json",
+            "vocab.json",
+            "merges.txt",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+        },  # fmt: skip
         repos.VQGAN: {"config.yaml", "model.ckpt"},
     },
 }
@@ -89,7 +102,8 @@ def test_a_preset_walks_from_the_hub_then_offline(preset, hub, media, capfd, mon
     assert "vqgan" not in info["components"] and "unclip" not in info["components"]  # info loads no generator
     assert info["sound"].startswith(f"the audio tower ({repos.WAVLM}) is UNTRAINED")
 
-    code, out, err = run(capfd, "rank", "--preset", preset, "--text", PROMPTS[preset], "--images", str(gallery), "--json")
+    by_text = ["rank", "--preset", preset, "--text", PROMPTS[preset], "--images", str(gallery), "--json"]
+    code, out, err = run(capfd, *by_text)
     assert code == 0, err
     assert sorted(row["rank"] for row in json.loads(out)) == [1, 2, 3]
 
