@@ -172,6 +172,23 @@ def test_the_card_says_not_recorded_and_names_a_hub_backbone(run, tmp_path):
     assert "| WavLM backbone | microsoft/wavlm-base-plus |" in card.text
 
 
+def test_the_card_states_each_components_licence(run, tmp_path):
+    """Each component row carries the licence its source states; the set's own trained parts take --license."""
+    from wavbrivl.loading import Provenance
+
+    pipe = WavBriVLPipeline.from_pretrained(run.parent / "base", device="cpu")
+    pipe.provenance["image_tower"] = Provenance("shunxing1234/BriVL", True, "official BriVL-1.0 image")
+    pipe.provenance["vqgan"] = Provenance("/cache/models--boris--vqgan_f16_16384/snapshots/0a1b", True, "taming")
+    pipe.provenance["audio_tower"] = Provenance("runs/my-run", True)
+    text = ModelCard.load(prepare_push_folder(pipe, tmp_path / "upload", license="cc-by-4.0") / "README.md").text
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert (
+        "| none tagged (an unofficial mirror; BriVL's code is MIT, its weights come from BAAI) |" in rows["image_tower"]
+    )
+    assert "| none tagged (taming-transformers' code is MIT) |" in rows["vqgan"]
+    assert "| cc-by-4.0 |" in rows["audio_tower"]
+
+
 def test_push_to_hub_creates_the_repo_and_uploads_the_prepared_folder(run, hub):
     pipe = WavBriVLPipeline.from_pretrained(run, device="cpu")
     url = pipe.push_to_hub(REPO, private=True, token="hf_test", commit_message="first upload")

@@ -19,6 +19,34 @@ HUB_CACHE_PATH = re.compile(r"models--([^/\\]+?)--([^/\\]+)[/\\]snapshots[/\\]")
 BASE_TAGS = ("wavbrivl", "audio", "sound-to-image", "audio-embedding", "wavlm")
 
 
+# The licences the component repos state on their Hub cards, by repo id; a set's own trained parts take the
+# licence given when publishing.
+COMPONENT_LICENCES = {
+    "microsoft/wavlm-base-plus": "none tagged on its Hub card (torchaudio lists WavLM as MIT)",
+    "shunxing1234/BriVL": "none tagged (an unofficial mirror; BriVL's code is MIT, its weights come from BAAI)",
+    "hfl/chinese-roberta-wwm-ext": "apache-2.0",
+    "openai/clip-vit-base-patch32": "none tagged; OpenAI's card puts deployment out of scope",
+    "openai/clip-vit-large-patch14": "none tagged; OpenAI's card puts deployment out of scope",
+    "boris/vqgan_f16_16384": "none tagged (taming-transformers' code is MIT)",
+    "dalle-mini/vqgan_imagenet_f16_16384": "none tagged (taming-transformers' code is MIT)",
+    "stabilityai/stable-diffusion-2-1-unclip-small": "openrail++",
+    "stabilityai/stable-diffusion-2-1-unclip": "openrail++",
+}
+TOYWORLD_LICENCE = "MIT (trained by wavbrivl's own code on its synthetic world)"
+
+
+def component_licence(source: str, trained_here: str | None = None) -> str:
+    """The licence of a component from its source: a known Hub repo's, the toy world's, else `trained_here`."""
+    cached = HUB_CACHE_PATH.search(source)
+    repo = f"{cached[1]}/{cached[2]}" if cached else source
+    for known, licence in COMPONENT_LICENCES.items():
+        if repo == known or repo.startswith(known + "/"):
+            return licence
+    if "toyworld" in source:
+        return TOYWORLD_LICENCE
+    return trained_here or NOT_RECORDED
+
+
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     """Lines of a Markdown table (cells are written with str; '|' inside a cell is escaped)."""
     cell = lambda value: str(value).replace("|", "\\|").replace("\n", " ")  # noqa: E731
@@ -172,20 +200,22 @@ def card_body(
         ],
     )
     lines += ["", "### Components", ""]
+    own = license or NOT_RECORDED
     lines += markdown_table(
-        ("component", "class", "parameters", "source", "trained", "note"),
+        ("component", "class", "parameters", "source", "trained", "licence", "note"),
         [
-            (k, c["class"], f"{c['parameters']:,}", c["source"], "yes" if c["trained"] else "NO", c["note"])
+            (k, c["class"], f"{c['parameters']:,}", c["source"], "yes" if c["trained"] else "NO",
+             component_licence(c["source"], own), c["note"])
             for k, c in info["components"].items()
         ],
-    )
+    )  # fmt: skip
     lines += ["", *_training_section(pipe, data_description), "", "## Licences", ""]
     lines += markdown_table(
         FIELD_VALUE,
         [
             ("these weights", license or f"{NOT_RECORDED} (pass --license when publishing)"),
             ("code (wavbrivl)", CODE_LICENSE),
-            ("component sources", "the licences of the sources listed under Components apply; " + NOT_RECORDED),
+            ("components", "each as listed under Components (the licence its source states)"),
         ],
     )
     lines += [

@@ -191,3 +191,18 @@ def test_a_wrong_repo_or_file_is_refused_before_any_download(built, tmp_path, mo
             "(one of ('config.yaml', 'model.yaml', 'project.yaml'))"
         )
         assert all(not stand_in.fetched(repo) for repo in built)
+
+
+@pytest.mark.slow
+def test_download_fetches_a_preset_ahead_then_it_runs_offline(hub, media, capfd, monkeypatch, tmp_path):
+    """`wavbrivl download --preset brivl` fetches what the loaders read, no more; then generation needs no network."""
+    code, out, err = run(capfd, "download", "--preset", "brivl", "--json")
+    assert code == 0, err
+    fetched = {row["repo"]: set(row["files"]) for row in json.loads(out)}
+    assert fetched == FETCHED["brivl"]
+    assert {repo: hub.fetched(repo) for repo in fetched} == FETCHED["brivl"]
+    offline_environment(monkeypatch)
+    hub.clear_log()
+    code, out, err = run(capfd, *_generate_args("brivl", tmp_path / "out"))
+    assert code == 0, err
+    assert (tmp_path / "out" / "text_final.png").is_file() and hub.requests == []

@@ -1,6 +1,6 @@
 """The `wavbrivl` command line: a thin view over WavBriVLPipeline.
 
-Each command lives with its parser in a module by theme: use (info, embed, rank, generate, classify),
+Each command lives with its parser in a module by theme: use (info, download, embed, rank, generate, classify),
 train (convert-brivl, prepare, embed-frames, train, train-decoder, push), evaluate, toyworld; common holds
 what they share.
 """
@@ -22,6 +22,7 @@ from wavbrivl.cli.train import (
 )
 from wavbrivl.cli.use import (
     add_classify_parser,
+    add_download_parser,
     add_embed_parser,
     add_generate_parser,
     add_info_parser,
@@ -33,6 +34,7 @@ from wavbrivl.volume import VOLUME_SYNTAX
 # In the order `wavbrivl --help` lists them.
 COMMAND_PARSERS = (
     add_info_parser,
+    add_download_parser,
     add_embed_parser,
     add_rank_parser,
     add_generate_parser,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from wavbrivl.cli.common import add_model_args, add_volume_arg, load, print_notes, volumes_from
+from wavbrivl.cli.common import add_model_args, add_volume_arg, choice_from_args, load, print_notes, volumes_from
 from wavbrivl.generation import resolve_seed
 from wavbrivl.generation.checks import METHODS
 
@@ -27,6 +29,19 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {name:12s} {part['class']:20s} {part['parameters']:>12,d} params  {state}  from {part['source']}")
         if part["note"]:
             print(f"  {'':12s} {part['note']}")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Fetch the Hub files of a model set ahead of time, exactly those its loaders read."""
+    from wavbrivl.loading.download import download
+
+    fetched = download(choice_from_args(args), log=lambda line: print(line, file=sys.stderr))
+    if args.json:
+        print(json.dumps([dataclasses.asdict(f) for f in fetched]))
+    else:
+        total = sum(f.size for f in fetched)
+        print(f"{len(fetched)} repos, {sum(len(f.files) for f in fetched)} files, {total / 1e6:,.1f} MB in the cache")
     return 0
 
 
@@ -152,6 +167,14 @@ def add_info_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="show the loaded weights, their sources and sizes")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
+    add_model_args(p)
+
+
+def add_download_parser(sub: argparse._SubParsersAction) -> None:
+    """`wavbrivl download`."""
+    p = sub.add_parser("download", help="fetch a model set's Hub files ahead of time (then it runs offline)")
+    p.add_argument("--json", action="store_true", help="print what was fetched as JSON")
+    p.set_defaults(func=cmd_download)
     add_model_args(p)
 
 

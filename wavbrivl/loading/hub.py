@@ -59,6 +59,11 @@ def plan(repo_id: str, kind: str, what: str = "weights") -> list[str]:
 
 def fetch(repo_id: str, kind: str, what: str = "weights") -> Path:
     """The local snapshot folder of a Hub repo holding just the files a loader of this kind reads."""
+    return fetch_files(repo_id, kind, what)[0]
+
+
+def fetch_files(repo_id: str, kind: str, what: str = "weights") -> tuple[Path, list[str]]:
+    """fetch, and the files it holds for this kind (relative to the folder)."""
     from huggingface_hub import snapshot_download
 
     files, online = repo_listing(repo_id, what)
@@ -73,7 +78,7 @@ def fetch(repo_id: str, kind: str, what: str = "weights") -> Path:
     missing = [f for f in wanted if not (folder / f).is_file()]
     if missing:
         raise WeightsError(f"{what}: {repo_id} is cached without {missing}; run `wavbrivl download` with network")
-    return folder
+    return folder, wanted
 
 
 def resolve(spec: str | Path, kind: str, what: str = "weights") -> Path:
