@@ -75,7 +75,11 @@ def main() -> None:
     log.info("model set: %s", {k: f"{getattr(choice, k)} ({v})" for k, v in choice.sources.items()})
     on_cpu = choice.device == "cpu" or (choice.device is None and not torch.cuda.is_available())
     load = MODEL_THREAD.call if on_cpu else lambda fn, *args: fn(*args)  # the CPU's model runs on one thread
-    demo = build_app(load(WavBriVLPipeline.from_choice, choice))
+    # --allow-untrained lets an untrained audio tower take sounds; else the page turns its sound-driven parts off
+    pipe = load(WavBriVLPipeline.from_choice, choice, True, args.allow_untrained or None)
+    if refusal := pipe.sound_refusal():  # the page says so too, and builds its sound-driven buttons unavailable
+        log.warning("sounds are off in the app: %s", refusal)
+    demo = build_app(pipe)
     demo.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=args.host, server_port=args.port, css=APP_CSS
     )

@@ -10,20 +10,27 @@ import torch
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.volume import check_volume_db
 
-from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, _banner, _guard, number_check, waveform_view
+from .classify import classify_tab
+from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, guarded, number_check, waveform_view
 from .model_thread import OnModelThread
-from .tabs import Shared, classify_tab, generate_tab, model_tab, rank_tab, volume_study_tab
+from .notices import banner, model_tab
+from .tabs import Shared, generate_tab, rank_tab, volume_study_tab
 
 
-def _sound_panel(example_sounds: list[str]) -> tuple[gr.Audio, gr.Slider, gr.LinePlot, gr.Markdown]:
-    """The Sound box (upload, microphone, a video's sound track, examples) and the Volume slider with its preview."""
+def _sound_panel(example_sounds: list[str], off: bool = False) -> tuple[gr.Audio, gr.Slider, gr.LinePlot, gr.Markdown]:
+    """The Sound box (upload, microphone, a video's sound track, examples) and the Volume slider with its preview.
+
+    off: the set refuses sounds (an untrained audio tower), so the box, its upload button and the slider are built
+    non-interactive and the example sounds are left out (the header says why)."""
+    example_sounds = [] if off else example_sounds
     with gr.Row():
         with gr.Column(scale=2):
             # filepath, no format: Gradio hands over the file untouched (its own decoding needs ffprobe)
             audio = gr.Audio(
-                sources=["upload", "microphone"], type="filepath", format=None, label="Sound", elem_id="sound"
-            )
-            _guard(audio)
+                sources=["upload", "microphone"], type="filepath", format=None, elem_id="sound",
+                label="Sound (off for this model set: see above)" if off else "Sound", interactive=not off,
+            )  # fmt: skip
+            guarded(audio)
             # The Sound box's own upload takes only audio/* types; browsers call webm and mp4 files video/*,
             # so those (and videos' sound tracks) come in through this button, into the same Sound box.
             other = gr.UploadButton(
@@ -31,12 +38,14 @@ def _sound_panel(example_sounds: list[str]) -> tuple[gr.Audio, gr.Slider, gr.Lin
                 file_types=sorted(CONTAINER_UPLOADS),
                 size="sm",
                 elem_id="sound-file",
+                interactive=not off,
             )
             other.upload(lambda file: file, other, audio, api_name=False, queue=False)
             if example_sounds:
                 gr.Examples(example_sounds, inputs=audio, label="Example sounds")
         with gr.Column(scale=1):
-            volume = _guard(gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)"), number_check(check_volume_db))
+            slider = gr.Slider(-24, 24, value=0, step=1, label="Volume (dB)", interactive=not off)
+            volume = guarded(slider, number_check(check_volume_db))
             level_text = gr.Markdown()
             level_plot = gr.LinePlot(
                 x="seconds", y="peak", label="Peak after gain (1.0 = full scale)", y_lim=[0, 2], height=160
@@ -53,6 +62,7 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
     example_sounds = sorted(str(p) for p in examples.glob("*.wav")) if examples else []
 
     max_seconds = min(LIMITS["audio_seconds"], pipe.max_audio_seconds)
+    refusal = pipe.sound_refusal()  # an untrained audio tower: every sound-driven control is built unavailable
     # One GPU is one resource: with one, every handler that runs the model takes turns (rankings, classifications
     # and generations cannot run it out of memory together). On the CPU only the long generations take turns.
     on_gpu = torch.cuda.is_available() or pipe.device.type != "cpu"
@@ -64,11 +74,11 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
         return waveform_view(audio, volume_db, max_seconds)
 
     with gr.Blocks(title="WavBriVL") as demo:
-        gr.Markdown("# WavBriVL — sound to image\n" + _banner(pipe))
-        audio, volume, level_plot, level_text = _sound_panel(example_sounds)
+        gr.Markdown("# WavBriVL — sound to image\n" + banner(pipe), elem_id="banner")
+        audio, volume, level_plot, level_text = _sound_panel(example_sounds, off=bool(refusal))
         for trigger in (audio.change, volume.change):
             trigger(level_view, [audio, volume], [level_plot, level_text], show_progress="hidden", queue=False)
-        shared = Shared(pipe, audio, volume, max_seconds, model_lane, pipe.generation_config())
+        shared = Shared(pipe, audio, volume, max_seconds, model_lane, pipe.generation_config(), refusal)
         rank_tab(shared, gallery_files)
         seed, size, cutn, method_inputs = generate_tab(shared)
         volume_study_tab(shared, seed, size, cutn, method_inputs)

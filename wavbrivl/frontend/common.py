@@ -24,7 +24,7 @@ from gradio.data_classes import ImageData
 from gradio_client.utils import is_valid_file
 from PIL import Image
 
-from wavbrivl import AudioClip, WavBriVLError, WavBriVLPipeline, load_audio, load_image
+from wavbrivl import AudioClip, WavBriVLError, load_audio, load_image
 from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
@@ -36,7 +36,6 @@ from wavbrivl.hosting import (
     on_zero_gpu,
     unclip_seconds,
 )
-from wavbrivl.loading import OFFLINE_PRESET
 from wavbrivl.lru import LRUCache
 from wavbrivl.volume import apply_gain
 
@@ -134,24 +133,6 @@ def streamed(component: gr.Component) -> gr.Component:
     return component
 
 
-def _banner(pipe: WavBriVLPipeline) -> str:
-    info = pipe.info()
-    lines = [f"**Model set** `{info['preset']}` on `{info['device']}` — {info['description']}"]
-    for name, part in info["components"].items():
-        state = "trained" if part["trained"] else "**UNTRAINED**"
-        lines.append(f"- {name}: {part['class']}, {part['parameters']:,} parameters, {state}, from `{part['source']}`")
-    if info["preset"] == OFFLINE_PRESET:
-        lines.insert(
-            0,
-            "ℹ️ **Offline synthetic-world model set**: it knows 8 toy sound classes (tones paired with "
-            "coloured shapes; louder = bigger), not real sounds. Use `--preset brivl` with real weights.",
-        )
-    if pipe.untrained:
-        lines.insert(0, "⚠️ **Untrained weights in use: results demonstrate the plumbing only.**")
-    limits = ", ".join(f"{k.replace('_', ' ')} ≤ {v}" for k, v in LIMITS.items())
-    return "\n".join(lines) + f"\n\n*Limits per request:* {limits}."
-
-
 _SERVER_COPY = re.compile(r"[^\s'\"(]*/[0-9a-f]{32,}/")  # the folder of Gradio's copy of an upload
 
 
@@ -162,7 +143,7 @@ def _named(text: str, files=()) -> str:
     return _SERVER_COPY.sub("", text)
 
 
-def _error(err: Exception, *files) -> gr.Error:
+def user_error(err: Exception, *files) -> gr.Error:
     """The project's message, naming uploads by their original file names rather than the server's copies."""
     if isinstance(err, gr.Error):
         return err
@@ -178,7 +159,7 @@ def _error(err: Exception, *files) -> gr.Error:
 
 
 def number_check(library: Callable[[Any], object] | None = None) -> Callable:
-    """A number field's check for _guard: `library` (the setting's own check, e.g. SETTINGS["steps"].check) first,
+    """A number field's check for guarded: `library` (the setting's own check, e.g. SETTINGS["steps"].check) first,
     so its refusal reads as in Python and the CLI, then this app's narrower bounds (the component's own)."""
     return functools.partial(_check_number, library=library)
 
@@ -210,7 +191,7 @@ def _check_number(component, payload, library: Callable[[Any], object] | None = 
     return value if isinstance(payload, str) else payload
 
 
-def _check_image_files(component, payload):
+def check_image_files(component, payload):
     """Uploads in the images box: each must be an image by its name (Gradio's own check names no file)."""
     for file in payload or []:
         if file.path and not is_valid_file(file.path, component.file_types):
@@ -219,17 +200,17 @@ def _check_image_files(component, payload):
     return payload
 
 
-def _check_image(component, payload):
+def check_image(component, payload):
     """An uploaded picture read by the project's loader first, so a bad one gets its message and its name."""
     if payload is not None and payload.path:
         try:
             load_image(payload.path, name=payload.orig_name or Path(payload.path).name)
         except WavBriVLError as err:
-            raise _error(err, payload.path) from None
+            raise user_error(err, payload.path) from None
     return payload
 
 
-def _guard(component, check=None):
+def guarded(component, check=None):
     """Run `check`, then the component's own input processing, with every failure said in the app's words.
 
     Through the API, Gradio's own processing answers bad values with words that name no field ('Value 0 is less
@@ -251,7 +232,8 @@ def _guard(component, check=None):
     return component
 
 
-def _need_audio(audio) -> None:
+def need_audio(audio) -> None:
+    """Refuse, in the page's words, a request that needs a sound and got none."""
     if audio is None:
         raise gr.Error("Record or upload a sound first (or pick an example below the recorder).")
 
@@ -288,7 +270,7 @@ def waveform_view(audio, volume_db: float, max_seconds: float = LIMITS["audio_se
         clip = load_sound(audio, max_seconds)
         scaled, report = apply_gain(clip.waveform, float(volume_db))
     except Exception as err:  # noqa: BLE001 - the preview says what is wrong; the server keeps running
-        return None, f"⚠️ {_error(err, audio).message}"
+        return None, f"⚠️ {user_error(err, audio).message}"
     bins = np.array_split(np.abs(scaled), min(200, len(scaled)))
     frame = pd.DataFrame({"seconds": np.linspace(0, clip.seconds, len(bins)), "peak": [b.max() for b in bins]})
     text = f"gain {report.gain_db:+.0f} dB = ×{report.gain:.2f}, peak {report.peak_out:.2f}"

@@ -1,4 +1,7 @@
-"""One builder per tab of the app (Rank, Generate, Volume study, Classify, Model), each with its handler over `pipe`.
+"""One builder per tab of the app (Rank, Generate, Volume study; Classify and Model have modules of their own), each
+with its handler over `pipe`. When the set refuses sounds (an untrained audio tower), each tab that takes the sound
+says why, builds its sound-driven button non-interactive, and its handler answers a sound sent anyway (through the
+HTTP API) with that reason, in its status line where it has one.
 
 A handler that runs the model is made when its tab is built and gets `@gpu(...)` (ZeroGPU's decorator) then, and
 `@trimmed` outside it (the main process hands freed heap pages back after each request).
@@ -18,10 +21,8 @@ from wavbrivl.generation.checks import MAX_GUIDANCE, SETTINGS
 from wavbrivl.generation.optimize import MAX_SEED, check_seed
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
-from wavbrivl.zero_shot import class_prompts
 
 from .common import (
-    DEFAULT_CLASSES,
     GPU_LANE,
     LIMITS,
     MAX_LR,
@@ -29,18 +30,19 @@ from .common import (
     UNCHANGED,
     Inline,
     Throttle,
-    _check_image,
-    _check_image_files,
-    _error,
-    _guard,
-    _need_audio,
+    check_image,
+    check_image_files,
     generation_gpu_seconds,
+    guarded,
     load_sound,
+    need_audio,
     number_check,
     streamed,
     study_gpu_seconds,
+    user_error,
     within_one_gpu_call,
 )
+from .notices import refused, sound_notice
 
 
 @dataclass
@@ -53,6 +55,12 @@ class Shared:
     max_seconds: float
     model_lane: dict
     defaults: GenerationConfig
+    refusal: str = ""  # the pipeline's reason for refusing sounds (an untrained audio tower), "" when they work
+
+    def notice(self, then: str = "") -> None:
+        """In a tab that takes the sound: why sounds are off and what still works there (nothing when they work)."""
+        if self.refusal:
+            gr.Markdown(f"{sound_notice(self.refusal)} {then}".strip())
 
     def embed_sound(self, audio, volumes):
         """Embed the sound, telling the user about resampling, cropping, silence and clipping."""
@@ -69,8 +77,10 @@ def _ranker(shared: Shared, gallery_files: list[str]):
     @gpu(SHORT_CALL_SECONDS)
     def rank(audio, files, use_examples, volume_db, text_query=""):
         text_query = str(text_query or "").strip()
+        if not text_query and shared.refusal:  # a sound through the API: the page offers only the text
+            raise gr.Error(sound_notice(shared.refusal, markdown=False))
         if not text_query:
-            _need_audio(audio)
+            need_audio(audio)
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if use_examples:
             paths = gallery_files + paths
@@ -85,7 +95,7 @@ def _ranker(shared: Shared, gallery_files: list[str]):
             else:
                 result = pipe.rank(shared.embed_sound(audio, float(volume_db)), embeds)
         except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
-            raise _error(err, audio, *paths) from None
+            raise user_error(err, audio, *paths) from None
         ranked = result.ranked(0)
         gallery = [(paths[i], f"#{r + 1}  {s:+.3f}") for r, (i, s) in enumerate(ranked)]
         bars = pd.DataFrame(
@@ -100,18 +110,22 @@ def _ranker(shared: Shared, gallery_files: list[str]):
 
 
 def rank_tab(shared: Shared, gallery_files: list[str]) -> None:
-    rank = _ranker(shared, gallery_files)
+    """The Rank tab: images ordered by the sound, or by a text (the only way when the set refuses sounds)."""
+    rank, has_text = _ranker(shared, gallery_files), shared.pipe.text_tower is not None
     with gr.Tab("Rank"):
+        shared.notice("Rank by a text below." if has_text else "")
         with gr.Row():
-            files = _guard(gr.File(file_count="multiple", file_types=["image"], label="Images"), _check_image_files)
+            files = guarded(gr.File(file_count="multiple", file_types=["image"], label="Images"), check_image_files)
             use_examples = gr.Checkbox(value=bool(gallery_files), label="Include the example gallery")
+        by = "text" if shared.refusal else "sound"  # a set that refuses sounds ranks by a text only
+        label = "The text to rank by" if shared.refusal else "…or rank by a text instead of the sound"
         text_query = gr.Textbox(
             "",
-            label="…or rank by a text instead of the sound (text tower)",
+            label=f"{label} (text tower)",
             placeholder="a large yellow triangle",
-            interactive=shared.pipe.text_tower is not None,
+            interactive=has_text,
         )
-        rank_btn = gr.Button("Rank images by the sound", variant="primary")
+        rank_btn = gr.Button(f"Rank images by the {by}", variant="primary", interactive=has_text or not shared.refusal)
         ranked = gr.Gallery(label="Best match first", columns=6, height="auto")
         bars = gr.BarPlot(x="image", y="score", label="Scores", sort="-y", height=220)
         inputs = [shared.audio, files, use_examples, shared.volume, text_query]
@@ -139,11 +153,13 @@ def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number, gr.N
             visible="unclip" in offered,
         )  # fmt: skip
         for number, key in ((sample_steps, "sample_steps"), (guidance, "guidance_scale"), (noise, "noise_level")):
-            _guard(number, number_check(SETTINGS[key].check))
+            guarded(number, number_check(SETTINGS[key].check))
     return method, sample_steps, guidance, noise
 
 
-def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, prompts=None, **values) -> GenerationConfig:
+def _config(
+    pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, prompts=None, has_audio: bool = True, **values
+) -> GenerationConfig:
     """The request's GenerationConfig (the set's defaults with the form's values), checked before any model work."""
     config = pipe.generation_config(
         method=method or None,
@@ -152,7 +168,7 @@ def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, promp
         noise_level=int(noise) if noise is not None else None,
         **values,
     )
-    return pipe.check_inputs(config, has_audio=True, prompts=prompts)
+    return pipe.check_inputs(config, has_audio=has_audio, prompts=prompts)
 
 
 def _generator(shared: Shared):
@@ -165,15 +181,19 @@ def _generator(shared: Shared):
         noise=None,
     ):  # fmt: skip
         prompts = str(prompts or "").strip()
+        if shared.refusal and (audio is not None or not prompts):  # the status says why; the stream ends cleanly
+            status = refused(shared.refusal, audio, "Write text prompts to generate from.")
+            yield UNCHANGED, UNCHANGED, UNCHANGED, status
+            return
         if not prompts:
-            _need_audio(audio)
+            need_audio(audio)
         lr = float(lr) if lr is not None else None
         strip, curve = [], []
         try:
             seed = resolve_seed(seed)
             config = _config(
-                pipe, method, sample_steps, guidance, noise, prompts or None, steps=int(steps), size=int(size), lr=lr,
-                cutn=int(cutn), seed=seed
+                pipe, method, sample_steps, guidance, noise, prompts or None, audio is not None, steps=int(steps),
+                size=int(size), lr=lr, cutn=int(cutn), seed=seed
             )  # fmt: skip
             sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
             heavy, strip_sent = Throttle(), 0
@@ -193,7 +213,7 @@ def _generator(shared: Shared):
                 else:  # every step's picture, inline, and nothing else: each changed output costs the page a render
                     yield picture, UNCHANGED, UNCHANGED, UNCHANGED
         except Exception as err:  # noqa: BLE001
-            raise _error(err, audio) from None
+            raise user_error(err, audio) from None
 
     return generate
 
@@ -202,8 +222,9 @@ def generate_tab(
     shared: Shared,
 ) -> tuple[gr.Number, gr.Slider, gr.Slider, tuple[gr.Radio, gr.Slider, gr.Number, gr.Number]]:
     """The Generate tab; its seed, size, cutouts and method fields, which the Volume study uses too."""
-    generate, defaults = _generator(shared), shared.defaults
+    generate, defaults, has_text = _generator(shared), shared.defaults, shared.pipe.text_tower is not None
     with gr.Tab("Generate"):
+        shared.notice("Text prompts alone still make a picture." if has_text else "")
         method_inputs = _method_inputs(shared)
         with gr.Row():
             steps = gr.Slider(
@@ -218,18 +239,18 @@ def generate_tab(
             checks = (SETTINGS["steps"].check, check_seed, SETTINGS["size"].check, SETTINGS["lr"].check,
                       SETTINGS["cutn"].check)  # fmt: skip
             for number, library in zip((steps, seed, size, lr, cutn), checks):
-                _guard(number, number_check(library))
+                guarded(number, number_check(library))
         with gr.Row():
-            init = _guard(gr.Image(type="pil", label="Init image (optional)", height=160), _check_image)
+            init = guarded(gr.Image(type="pil", label="Init image (optional)", height=160), check_image)
             prompts = gr.Textbox(
                 "",
                 label="Text prompts (optional): 'words:weight | words:-weight' — negative weights avoid",
                 placeholder="a large red circle:0.5 | blue triangle:-0.5",
                 lines=2,
-                interactive=shared.pipe.text_tower is not None,
+                interactive=has_text,
             )
         with gr.Row():
-            go = gr.Button("Generate", variant="primary")
+            go = gr.Button("Generate", variant="primary", interactive=has_text or not shared.refusal)
             stop = gr.Button("Stop")
         with gr.Row():
             current = streamed(
@@ -264,7 +285,10 @@ def _volume_studier(shared: Shared):
     def volume_study(
         audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None, noise=None
     ):
-        _need_audio(audio)
+        if shared.refusal:  # a sound through the API: the status says why, the stream ends cleanly
+            yield [], refused(shared.refusal, audio), ""
+            return
+        need_audio(audio)
         texts = str(volumes_text or "").replace(",", " ").split()
         if not 1 <= len(texts) <= LIMITS["volumes"]:
             raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'; got {len(texts)}.")
@@ -275,7 +299,7 @@ def _volume_studier(shared: Shared):
                 pipe, method, sample_steps, guidance, noise, steps=int(steps), size=int(size), cutn=int(cutn), seed=seed
             )
         except WavBriVLError as err:
-            raise _error(err) from None
+            raise user_error(err) from None
         try:
             embedded = shared.embed_sound(audio, volumes)
             cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
@@ -289,7 +313,7 @@ def _volume_studier(shared: Shared):
                 shown = table if n == 0 or step.final else UNCHANGED  # the same table for the whole run
                 yield list(zip(images, labels)), f"seed {seed} — {label}, {config.method}", shown
         except Exception as err:  # noqa: BLE001
-            raise _error(err, audio) from None
+            raise user_error(err, audio) from None
 
     return volume_study
 
@@ -303,14 +327,17 @@ def volume_study_tab(
 ) -> None:
     volume_study = _volume_studier(shared)
     with gr.Tab("Volume study"):
+        shared.notice()
         gr.Markdown("Uses the Generate tab's method, seed, size and cutouts.")
         volumes = gr.Textbox("-12 -6 0 6 12", label="Volumes (dB, or factors like 0.5x)")
         steps = gr.Slider(
             1, LIMITS["steps"], value=shared.defaults.steps, step=1, label="Steps", info="VQGAN optimisation"
         )
-        _guard(steps, number_check(SETTINGS["steps"].check))
+        guarded(steps, number_check(SETTINGS["steps"].check))
         with gr.Row():
-            go = gr.Button("Generate side by side (one batch, one seed)", variant="primary")
+            go = gr.Button(
+                "Generate side by side (one batch, one seed)", variant="primary", interactive=not shared.refusal
+            )
             stop = gr.Button("Stop")
         side = gr.Gallery(
             label="One image per volume", columns=6, height="auto", format="png", elem_classes=["pixelated"]
@@ -326,51 +353,3 @@ def volume_study_tab(
             **GPU_LANE,
         )
         stop.click(None, None, None, cancels=[job])
-
-
-def _classifier(shared: Shared):
-    pipe = shared.pipe
-
-    @trimmed
-    @gpu(SHORT_CALL_SECONDS)
-    def classify(audio, volume_db, classes_text, templates_text):
-        _need_audio(audio)
-        names = [c.strip() for c in str(classes_text or "").replace("\n", ",").split(",") if c.strip()]
-        templates = [t.strip() for t in str(templates_text or "").split("|") if t.strip()] or ["{}"]
-        if not names:
-            raise gr.Error("Give at least one class name (comma-separated).")
-        if len(names) > LIMITS["classes"]:
-            raise gr.Error(f"At most {LIMITS['classes']} class names per request; got {len(names)}.")
-        try:
-            result = pipe.zero_shot(shared.embed_sound(audio, float(volume_db)), names, templates)
-        except Exception as err:  # noqa: BLE001
-            raise _error(err, audio) from None
-        top = result.top(0, len(names))
-        frame = pd.DataFrame({"class": [n for n, _ in top], "score": [s for _, s in top]})
-        prompts = ", ".join(f"'{p}'" for p in class_prompts([top[0][0]], templates)[0])
-        return frame, f"Best match: **{top[0][0]}** ({top[0][1]:+.3f}); prompts: {prompts}"
-
-    return classify
-
-
-def classify_tab(shared: Shared) -> None:
-    classify, pipe = _classifier(shared), shared.pipe
-    with gr.Tab("Classify"):
-        gr.Markdown(
-            "Zero-shot: the sound is compared with each class name through the text tower (no training)."
-            if pipe.text_tower is not None
-            else "⚠️ This model set has no text tower, so zero-shot classification is unavailable."
-        )
-        default_classes = ", ".join(pipe.class_names or DEFAULT_CLASSES)
-        classes = gr.Textbox(default_classes, label="Class names (comma-separated)", lines=2)
-        templates = gr.Textbox("{} | the sound of {}", label="Prompt templates ('|'-separated, {} = class name)")
-        go = gr.Button("Classify the sound", variant="primary", interactive=pipe.text_tower is not None)
-        bars = gr.BarPlot(x="class", y="score", label="Similarity per class", sort="-y", height=240)
-        best = gr.Markdown()
-        inputs = [shared.audio, shared.volume, classes, templates]
-        go.click(classify, inputs, [bars, best], api_name="classify", **shared.model_lane)
-
-
-def model_tab(pipe: WavBriVLPipeline) -> None:
-    with gr.Tab("Model"):
-        gr.JSON(pipe.info(), label="Loaded weights")
