@@ -107,6 +107,12 @@ def test_a_preset_walks_from_the_hub_then_offline(preset, hub, media, capfd, mon
     assert code == 0, err
     assert sorted(row["rank"] for row in json.loads(out)) == [1, 2, 3]
 
+    code, out, err = run(
+        capfd, "classify", "--preset", preset, "--images", str(gallery), "--classes", "红,蓝,绿", "--json"
+    )
+    assert code == 0, err
+    assert [len(row["top"]) for row in json.loads(out)] == [3, 3, 3]  # zero-shot labels of images: no sound needed
+
     code, out, err = run(capfd, "rank", "--preset", preset, "--audio", str(sound), "--images", str(gallery))
     assert code == 2 and out == ""
     lines = [line for line in err.splitlines() if line.strip()]

@@ -145,20 +145,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    """Zero-shot classification of sounds by class-name prompts through the text tower."""
-    pipe = load(args, load_generators=False, sound=True)
+    """Zero-shot classification of sounds (or images) by class-name prompts through the text tower."""
+    pipe = load(args, load_generators=False, sound=args.audio is not None)
     names = [c.strip() for c in args.classes.split(",") if c.strip()]
     if args.classes_file:
         names = [line.strip() for line in Path(args.classes_file).read_text().splitlines() if line.strip()]
-    embedded = pipe.embed_audio(args.audio)
-    print_notes(embedded.notes)
-    result = pipe.zero_shot(embedded, names, args.template or ["{}"])
-    rows = [{"audio": a, "top": result.top(n, args.top)} for n, a in enumerate(args.audio)]
+    if args.audio is not None:
+        items, embedded = args.audio, pipe.embed_audio(args.audio)
+        print_notes(embedded.notes)
+        queries = embedded.embeddings
+    else:
+        from wavbrivl.data.image import list_image_files
+
+        items = [str(f) for item in args.images for f in (list_image_files(item) if Path(item).is_dir() else [item])]
+        queries = pipe.embed_images(items)
+    result = pipe.zero_shot(queries, names, args.template or ["{}"])
+    key = "audio" if args.audio is not None else "image"
+    rows = [{key: item, "top": result.top(n, args.top)} for n, item in enumerate(items)]
     if args.json:
         print(json.dumps(rows))
     else:
         for row in rows:
-            print(row["audio"] + ": " + ", ".join(f"{name} {score:+.3f}" for name, score in row["top"]))
+            print(row[key] + ": " + ", ".join(f"{name} {score:+.3f}" for name, score in row["top"]))
     return 0
 
 
@@ -241,8 +249,10 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_classify_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl classify`."""
-    p = sub.add_parser("classify", help="zero-shot: which class names a sound matches (text tower)")
-    p.add_argument("--audio", nargs="+", required=True)
+    p = sub.add_parser("classify", help="zero-shot: which class names sounds (or images) match (text tower)")
+    query = p.add_mutually_exclusive_group(required=True)
+    query.add_argument("--audio", nargs="+", help="sound files")
+    query.add_argument("--images", nargs="+", help="image files and/or folders (instead of sounds)")
     p.add_argument("--classes", default="", help="comma-separated class names")
     p.add_argument("--classes-file", default=None, help="one class name per line (instead of --classes)")
     p.add_argument("--template", action="append", default=None, help="prompt template with {} (repeatable)")
