@@ -28,5 +28,5 @@ USER user
 
 EXPOSE 7860
 # Real weights: name them in wavbrivl.json, or set WAVBRIVL_PRESET=brivl and WAVBRIVL_IMAGE / WAVBRIVL_AUDIO /
-# WAVBRIVL_VQGAN (paths or Hub ids) as variables (README, "Hugging Face Spaces").
+# WAVBRIVL_VQGAN (paths or Hub ids) as variables (docs/spaces.md, "Hosting on Hugging Face Spaces").
 CMD ["python", "app.py"]
