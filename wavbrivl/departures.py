@@ -10,7 +10,7 @@ DEPARTURES: tuple[tuple[str, str, str, str], ...] = (
         "image backbone",
         "EfficientNet-B7",
         "timm `tf_efficientnet_b5` (`_ns` weights)",
-        "the official BriVL-1.0 checkpoint holds B5 (its 908 image keys load strictly; `../shared` facts)",
+        "the official BriVL-1.0 checkpoint holds B5 (its 908 image keys load strictly)",
     ),
     (
         "embedding size",

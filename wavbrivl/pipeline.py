@@ -7,7 +7,7 @@ objects: the towers, the generation methods the set offers (`wavbrivl.generation
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from wavbrivl.generation import GenerationConfig, GenerationStep
 from wavbrivl.generation.checks import check_generation
 from wavbrivl.generation.methods import GenerationMethod, available_methods
 from wavbrivl.generation.prompts import Prompt, parse_prompts
+from wavbrivl.generation.registry import unused_settings
+from wavbrivl.generation.request import GenerationRequest
 from wavbrivl.loading import OFFLINE_PRESET, ModelChoice, ModelSet, argument_choice, load_model_set, load_preset
 from wavbrivl.loading.model_set import UNCLIP_DIR, save_model_set
 from wavbrivl.loading.provenance import Provenance, untrained_audio
@@ -298,22 +300,54 @@ class WavBriVLPipeline:
     def check_inputs(self, config: GenerationConfig | None = None, has_audio: bool = True,
                      prompts: str | Prompt | Sequence[str | Prompt] | None = None,
                      audio_weight: float = 1.0) -> GenerationConfig:  # fmt: skip
-        """Check a generation request before any model work (the app and the CLI call it first); returns the
-        config with its seed resolved, or raises InputError / WeightsError naming the setting and its range."""
+        """Check a generation request's settings before any model work; returns the config with its seed resolved,
+        or raises InputError / WeightsError naming the setting and its range. `prepare` runs it once per request."""
+        return self._checked(config, has_audio, parse_prompts(prompts), audio_weight)
+
+    def _checked(self, config: GenerationConfig | None, has_audio: bool, texts: list[Prompt],
+                 audio_weight: float) -> GenerationConfig:  # fmt: skip
         if has_audio:
             self.check_sound()
-        texts = parse_prompts(prompts)
         if not has_audio and not texts:
             raise InputError("nothing to generate from: give a sound, text prompts, or both")
         downsample = self.vqgan.downsample if self.vqgan is not None else None
         levels = self.unclip.image_noising_scheduler.config.num_train_timesteps if self.unclip is not None else None
         weights = [p.weight for p in texts] + [audio_weight]
-        config = config or self.generation_config()
-        return check_generation(config, self.methods(), weights, downsample, levels)
+        return check_generation(config or self.generation_config(), self.methods(), weights, downsample, levels)
+
+    def prepare(
+        self,
+        audio: AudioSource | Sequence[AudioSource] | None = None,
+        volumes_db: float | Sequence[float] = 0.0,
+        config: GenerationConfig | None = None,
+        prompts: str | Prompt | Sequence[str | Prompt] | None = None,
+        audio_weight: float = 1.0,
+        init_image: ImageSource | None = None,
+        given: Collection[str] = (),
+    ) -> GenerationRequest:
+        """Check a generation request once, cheapest first, and make it ready to run: the settings (seed resolved),
+        the prompts parsed, the init picture read, the sound(s) decoded and embedded at their volumes.
+
+        given names the settings the caller chose itself (a front end's flags): any the chosen method does not use
+        is said in the request's notes, not silently dropped.
+        """
+        texts = parse_prompts(prompts)
+        config = self._checked(config, audio is not None, texts, audio_weight)
+        notes = [f"{name} is not used by method {config.method!r}; ignored" for name in
+                 unused_settings(config.method, set(given))]  # fmt: skip
+        init = load_images([init_image])[0] if init_image is not None else None
+        sound = self.embed_audio(audio, volumes_db) if audio is not None else None
+        targets, weights = self._targets(sound, texts, audio_weight)
+        if init is not None and self.generators[config.method].one_pass:  # the picture is one more target
+            picture = self._image_embeddings([init]).to(self.device)
+            targets = torch.cat([targets, picture[None].expand(len(targets), -1, -1)], dim=1)
+            weights = torch.cat([weights, torch.ones(1)])
+        notes = [*(sound.notes if sound is not None else []), *notes]
+        return GenerationRequest(config, targets, weights, init, sound, tuple(notes))
 
     def generate(
         self,
-        audio: AudioSource | Sequence[AudioSource] | AudioEmbeddings | None,
+        audio: GenerationRequest | AudioSource | Sequence[AudioSource] | None,
         volumes_db: float | Sequence[float] = 0.0,
         config: GenerationConfig | None = None,
         init_image: ImageSource | None = None,
@@ -323,28 +357,23 @@ class WavBriVLPipeline:
     ) -> Iterator[GenerationStep]:
         """Yield per-step images; several volumes (or clips) generate together as one batch, one seed.
 
-        audio may also be the AudioEmbeddings of an earlier embed_audio call (then volumes_db is unused),
-        or None when text prompts alone guide the image. prompts ('a red circle:1 | blue:-0.5', or Prompt
-        objects) add weighted text targets to every image: positive to match, negative to avoid.
+        audio is a GenerationRequest from `prepare` (run as it is, checked already: the other arguments but
+        should_stop are then unused), or the sound(s) to prepare here with the other arguments; None when text
+        prompts alone guide the image. prompts ('a red circle:1 | blue:-0.5', or Prompt objects) add weighted text
+        targets to every image: positive to match, negative to avoid.
         """
-        config = self.check_inputs(config, audio is not None, prompts, audio_weight)
-        texts = parse_prompts(prompts)
-        targets, weights = self._targets(audio, volumes_db, texts, audio_weight)
-        init = load_images([init_image])[0] if init_image is not None else None
-        method = self.generators[config.method]
-        if method.one_pass and init is not None:  # one-pass methods take its embedding as one more target
-            picture = self._image_embeddings([init]).to(self.device)
-            targets = torch.cat([targets, picture[None].expand(len(targets), -1, -1)], dim=1)
-            weights = torch.cat([weights, torch.ones(1)])
-        return method.run(targets, weights, config, init, should_stop)
+        request = audio if isinstance(audio, GenerationRequest) else self.prepare(
+            audio, volumes_db, config, prompts, audio_weight, init_image)  # fmt: skip
+        method = self.generators[request.config.method]
+        return method.run(request.targets, request.weights, request.config, request.init, should_stop)
 
     def _targets(
-        self, audio: Any, volumes_db: Any, texts: list[Prompt], audio_weight: float
+        self, sound: AudioEmbeddings | None, texts: list[Prompt], audio_weight: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, P, D) targets and (P,) weights: each sound (if any) first, then the shared text prompts."""
         rows, weights = [], []
-        if audio is not None:
-            rows.append(self._embedded(audio, volumes_db).embeddings[:, None])
+        if sound is not None:
+            rows.append(sound.embeddings[:, None])
             weights.append(float(audio_weight))
         if texts:
             text = self.embed_text([p.text for p in texts])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
 
 from wavbrivl.frontend.model_thread import ModelThread, OnModelThread
 from wavbrivl.generation import GenerationConfig
+from wavbrivl.generation.request import GenerationRequest
 
 
 def test_calls_and_streams_run_on_one_thread_in_order():
@@ -88,25 +87,28 @@ def test_the_pipeline_proxy_sends_model_calls_to_the_thread_and_passes_the_rest(
 
 def test_decoder_streams_of_one_picture_run_on_one_torch_thread_and_put_the_count_back():
     class Pipe:
-        def generate(self, audio, volumes_db=0.0, config=None, prompts=None):
+        def generate(self, request):
             yield from (torch.get_num_threads() for _ in range(2))
 
     thread = ModelThread()
     thread.call(torch.set_num_threads, 2)
     pipe = OnModelThread(Pipe(), thread)
-    decoder, vqgan = GenerationConfig(method="decoder"), GenerationConfig(method="vqgan")
-    one, five = (SimpleNamespace(embeddings=torch.zeros(n, 8)) for n in (1, 5))  # a sound at 1 and 5 volumes
-    assert list(pipe.generate(one, config=decoder)) == [1, 1]
-    assert list(pipe.generate(None, config=decoder, prompts="a red circle")) == [1, 1]  # text prompts alone
-    assert list(pipe.generate("a.wav", 6.0, decoder)) == [1, 1]  # config given by position
-    assert list(pipe.generate((16000, np.zeros(1600)), config=decoder)) == [1, 1]  # one (rate, samples) sound
-    assert list(pipe.generate(five, config=decoder)) == [2, 2]  # a study's batch: larger operators
-    assert list(pipe.generate("a.wav", [0.0, 6.0], decoder)) == [2, 2]  # two volumes of a raw sound
-    assert list(pipe.generate(["a.wav", "b.wav"], config=decoder)) == [2, 2]  # two clips
-    assert list(pipe.generate(one, config=vqgan)) == [2, 2]
-    assert thread.call(torch.get_num_threads) == 2  # put back after the decoder's stream
 
-    stream = pipe.generate(one, config=decoder)
+    def request(method: str, pictures: int, prompts: int = 0) -> GenerationRequest:
+        """A prepared request of this many pictures (a sound at several volumes, or prompts alone: one)."""
+        targets = torch.zeros(pictures, 1 + prompts, 8)
+        return GenerationRequest(GenerationConfig(method=method), targets, torch.ones(1 + prompts))
+
+    assert list(pipe.generate(request("decoder", 1))) == [1, 1]
+    assert list(pipe.generate(request("decoder", 1, prompts=2))) == [1, 1]  # a sound and two prompts: one picture
+    assert list(pipe.generate(request("decoder", 5))) == [2, 2]  # a study's batch: larger operators
+    assert list(pipe.generate(request("vqgan", 1))) == [2, 2]
+    assert list(pipe.generate(request("unclip", 1))) == [2, 2]
+    assert list(pipe.generate("not a request")) == [2, 2]  # anything else: the threads as they are
+    assert thread.call(torch.get_num_threads) == 2  # put back after the decoder's stream
+    one = request("decoder", 1)
+
+    stream = pipe.generate(one)
     assert next(stream) == 1
     stream.close()  # Stop in the middle
     assert thread.call(torch.get_num_threads) == 2  # put back (the call waits for the producer to finish)

@@ -200,7 +200,9 @@ def add_embed_frames_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embed-frames", help="store the frozen image tower's frame embeddings in the shards")
     p.add_argument("--shards", nargs="+", required=True)
     p.add_argument("--tower", default="brivl", help="brivl, clip, or a pipeline folder whose image tower to use")
-    p.add_argument(FLAGS["image"], default=None, help="BriVL .pth or CLIP folder / Hub id (else the preset's)")
+    p.add_argument(
+        FLAGS["image"], default=None, help="BriVL .pth or CLIP folder / Hub id (else $WAVBRIVL_IMAGE, the preset's)"
+    )
     p.add_argument("--out", default=None, help="write shards here (default: in place)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument(

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from wavbrivl.cli.common import add_model_args, add_volume_arg, choice_from_args, load, print_notes, volumes_from
-from wavbrivl.generation import resolve_seed
-from wavbrivl.generation.checks import METHODS
+from wavbrivl.generation.registry import METHODS
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -94,38 +93,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Generate images from a sound, one per volume, writing every k-th step and the final image."""
     from tqdm import tqdm
 
-    seed = resolve_seed(args.seed)  # cheap checks before loading the models
     pipe = load(args, sound=args.audio is not None)
     volumes = volumes_from(args)
-    out = Path(args.out)
+    flags = {
+        "steps": args.steps,
+        "size": args.size,
+        "lr": args.lr,
+        "cutn": args.cutn,
+        "method": args.method,
+        "sample_steps": args.sample_steps,
+        "guidance_scale": args.guidance,
+        "noise_level": args.noise_level,
+    }
+    given = {name for name, value in flags.items() if value is not None}  # fmt: skip
+    request = pipe.prepare(args.audio, volumes, pipe.generation_config(**flags, seed=args.seed), args.prompt,
+                           args.audio_weight, args.init_image, given)  # fmt: skip
+    print_notes(list(request.notes))
+    config, out = request.config, Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    config = pipe.generation_config(
-        steps=args.steps,
-        size=args.size,
-        lr=args.lr,
-        cutn=args.cutn,
-        seed=seed,
-        method=args.method,
-        sample_steps=args.sample_steps,
-        guidance_scale=args.guidance,
-        noise_level=args.noise_level,
-    )
-    config = pipe.check_inputs(config, args.audio is not None, args.prompt, args.audio_weight)  # before model work
-    embedded = None
-    if args.audio is not None:
-        embedded = pipe.embed_audio(args.audio, volumes)
-        print_notes(embedded.notes)
-    steps = pipe.generate(
-        embedded,
-        config=config,
-        init_image=args.init_image,
-        prompts=args.prompt,
-        audio_weight=args.audio_weight,
-    )
-    names = [f"vol{v:+g}dB" for v in volumes] if embedded is not None else ["text"]
+    names = [f"vol{v:+g}dB" for v in volumes] if request.sound is not None else ["text"]
     total = config.steps if config.method == "vqgan" else config.sample_steps
     with tqdm(total=total, desc=f"generating ({config.method})", unit="step") as bar:
-        for step in steps:
+        for step in pipe.generate(request):
             if step.final or (args.every and step.step % args.every == 0):
                 suffix = "final" if step.final else f"step{step.step:04d}"
                 for name, image in zip(names, step.images):
@@ -137,8 +126,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         name: {"similarity": s, "image": str(out / f"{name}_final.png")} for name, s in zip(names, step.similarity)
     }
     (out / "summary.json").write_text(
-        json.dumps({"seed": seed, "method": config.method, "steps": total, "results": summary}, indent=2)
+        json.dumps({"seed": config.seed, "method": config.method, "steps": total, "results": summary}, indent=2)
     )
+    print(f"seed {config.seed}, method {config.method}")
     for name, item in summary.items():
         print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
     return 0
@@ -173,7 +163,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def add_info_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl info`."""
     p = sub.add_parser("info", help="show the loaded weights, their sources and sizes")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (for programs)")
     p.set_defaults(func=cmd_info)
     add_model_args(p)
 
@@ -189,9 +179,9 @@ def add_download_parser(sub: argparse._SubParsersAction) -> None:
 def add_embed_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl embed`."""
     p = sub.add_parser("embed", help="embed a sound (and images)")
-    p.add_argument("--audio", required=True)
+    p.add_argument("--audio", required=True, help="a sound file (wav, flac, mp3, ogg, m4a, a video's sound)")
     add_volume_arg(p)
-    p.add_argument("--images", nargs="*", default=None)
+    p.add_argument("--images", nargs="*", default=None, help="also embed these image files")
     p.add_argument("--out", default=None, help=".npz file to write (default: print JSON)")
     p.set_defaults(func=cmd_embed)
     add_model_args(p)
@@ -201,12 +191,12 @@ def add_rank_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl rank`."""
     p = sub.add_parser("rank", help="rank images by a sound (or by a text)")
     query = p.add_mutually_exclusive_group(required=True)
-    query.add_argument("--audio")
+    query.add_argument("--audio", help="rank by this sound file")
     query.add_argument("--text", help="rank by a text through the text tower instead of a sound")
     p.add_argument("--images", nargs="+", required=True, help="image files and/or folders")
     add_volume_arg(p)
     p.add_argument("--top", type=int, default=0, help="print only the best K")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (for programs)")
     p.set_defaults(func=cmd_rank)
     add_model_args(p)
 
@@ -214,7 +204,7 @@ def add_rank_parser(sub: argparse._SubParsersAction) -> None:
 def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     """`wavbrivl generate`."""
     p = sub.add_parser("generate", help="generate images from a sound (and weighted text prompts)")
-    p.add_argument("--audio", default=None)
+    p.add_argument("--audio", default=None, help="the sound to draw (optional with --prompt)")
     p.add_argument(
         "--prompt",
         action="append",
@@ -227,10 +217,12 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     vol.add_argument("--volumes", nargs="+", default=None, help="several gains, generated together in one batch")
     p.add_argument("--steps", type=int, default=None, help="default: the model set's")
     p.add_argument("--size", type=int, default=None, help="pixels; default: the model set's")
-    p.add_argument("--seed", type=int, default=0, help="-1: a random seed (the seed used is printed)")
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--cutn", type=int, default=None)
-    p.add_argument("--init-image", default=None)
+    p.add_argument(
+        "--seed", type=int, default=0, help="-1: a random seed (the seed used is printed and in summary.json)"
+    )
+    p.add_argument("--lr", type=float, default=None, help="vqgan: the latents' learning rate (default: the set's)")
+    p.add_argument("--cutn", type=int, default=None, help="vqgan: cutouts per step (default: the set's)")
+    p.add_argument("--init-image", default=None, help="vqgan: the starting picture; one-pass methods: a target")
     p.add_argument(
         "--method",
         choices=METHODS,
@@ -242,7 +234,7 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--guidance", type=float, default=None, help="decoder / unclip: guidance scale")
     p.add_argument("--noise-level", type=int, default=None, help="unclip: noise on the image embedding (0-999)")
     p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="folder for the pictures and summary.json")
     p.set_defaults(func=cmd_generate, needs_generator=True)
     add_model_args(p)
 
@@ -256,7 +248,7 @@ def add_classify_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--classes", default="", help="comma-separated class names")
     p.add_argument("--classes-file", default=None, help="one class name per line (instead of --classes)")
     p.add_argument("--template", action="append", default=None, help="prompt template with {} (repeatable)")
-    p.add_argument("--top", type=int, default=3)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--top", type=int, default=3, help="how many best classes to show per item")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (for programs)")
     p.set_defaults(func=cmd_classify)
     add_model_args(p)

@@ -29,6 +29,7 @@ from wavbrivl.data.audio import MAX_AUDIO_SECONDS
 from wavbrivl.data.image import IMAGE_SUFFIXES
 from wavbrivl.data.video import CONTAINER_AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from wavbrivl.generation.checks import SETTINGS, shown
+from wavbrivl.generation.registry import REGISTRY
 from wavbrivl.hosting import (
     SHORT_CALL_SECONDS,
     ZEROGPU_MAX_SECONDS,
@@ -52,11 +53,7 @@ LIMITS = {
     "classes": 500,
 }
 MAX_LR = SETTINGS["lr"].high
-METHOD_LABELS = {
-    "decoder": "Decoder (one sampling pass)",
-    "vqgan": "VQGAN optimisation (the paper's method)",
-    "unclip": "Stable unCLIP (one diffusion pass)",
-}
+METHOD_LABELS = {name: spec.label for name, spec in REGISTRY.items()}
 # Generated pictures are sent at their own size and enlarged by the browser without blur.
 APP_CSS = ".pixelated img { image-rendering: pixelated; }"
 HEAVY_UPDATE_SECONDS = 0.5  # the status line, strip and curve are sent at most this often while a run streams

@@ -21,7 +21,6 @@ does a decoder stream of several pictures (a volume study): five volumes took 0.
 
 from __future__ import annotations
 
-import inspect
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -30,7 +29,8 @@ from typing import Any, TypeVar
 
 import torch
 
-from wavbrivl.data.pairs import pair_count
+from wavbrivl.generation.registry import REGISTRY
+from wavbrivl.generation.request import GenerationRequest
 
 T = TypeVar("T")
 _DONE = object()
@@ -96,8 +96,8 @@ class ModelThread:
 MODEL_THREAD = ModelThread()
 
 STREAMED = frozenset({"generate"})
-ONE_THREAD_METHODS = frozenset({"decoder"})  # small-latent samplers: one torch thread (the module's docstring)
-CALLED = frozenset({"embed_audio", "embed_images", "rank", "rank_text", "zero_shot", "check_inputs"})
+ONE_THREAD_METHODS = frozenset(n for n, spec in REGISTRY.items() if spec.one_thread)  # the module's docstring
+CALLED = frozenset({"embed_audio", "embed_images", "rank", "rank_text", "zero_shot", "check_inputs", "prepare"})
 
 
 class OnModelThread:
@@ -118,16 +118,11 @@ class OnModelThread:
 
 
 def _threads_for(generate: Callable[..., Any], args: tuple, kwargs: dict) -> int | None:
-    """torch threads for a generation stream: one for one picture by a small-latent sampler, else as they are."""
-    try:
-        given = inspect.signature(generate).bind_partial(*args, **kwargs).arguments
-    except TypeError:  # not the pipeline's signature: leave the threads as they are
+    """torch threads for a generation stream: one for one picture by a small-latent sampler, else as they are.
+
+    Read from the GenerationRequest the stream runs (the front ends prepare one); anything else keeps the threads.
+    """
+    request = args[0] if args else kwargs.get("audio")
+    if not isinstance(request, GenerationRequest) or request.config.method not in ONE_THREAD_METHODS:
         return None
-    if getattr(given.get("config"), "method", None) not in ONE_THREAD_METHODS:
-        return None
-    audio = given.get("audio")
-    if audio is None:  # text prompts alone: one picture
-        return 1
-    embeddings = getattr(audio, "embeddings", None)  # an earlier embed_audio call: one picture per row
-    pictures = len(embeddings) if embeddings is not None else pair_count(audio, given.get("volumes_db", 0.0))
-    return 1 if pictures == 1 else None
+    return 1 if request.pictures == 1 else None

@@ -16,9 +16,9 @@ import gradio as gr
 import pandas as pd
 
 from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
-from wavbrivl.generation import GenerationConfig, resolve_seed
+from wavbrivl.generation import GenerationConfig
 from wavbrivl.generation.checks import MAX_GUIDANCE, SETTINGS
-from wavbrivl.generation.optimize import MAX_SEED, check_seed
+from wavbrivl.generation.config import MAX_SEED, check_seed
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 
@@ -65,9 +65,14 @@ class Shared:
     def embed_sound(self, audio, volumes):
         """Embed the sound, telling the user about resampling, cropping, silence and clipping."""
         embedded = self.pipe.embed_audio(load_sound(audio, self.max_seconds), volumes)
-        for note in embedded.notes:
-            gr.Warning(note)
+        self.tell(embedded.notes)
         return embedded
+
+    @staticmethod
+    def tell(notes) -> None:
+        """Show a request's notes (how the sound was read, settings the method does not use) as warnings."""
+        for note in notes:
+            gr.Warning(note)
 
 
 def _ranker(shared: Shared, gallery_files: list[str]):
@@ -157,18 +162,15 @@ def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number, gr.N
     return method, sample_steps, guidance, noise
 
 
-def _config(
-    pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, prompts=None, has_audio: bool = True, **values
-) -> GenerationConfig:
-    """The request's GenerationConfig (the set's defaults with the form's values), checked before any model work."""
-    config = pipe.generation_config(
+def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, **values) -> GenerationConfig:
+    """The request's GenerationConfig: the set's defaults with the form's values (pipe.prepare checks it)."""
+    return pipe.generation_config(
         method=method or None,
         sample_steps=int(sample_steps) if sample_steps is not None else None,
         guidance_scale=float(guidance) if guidance is not None else None,
         noise_level=int(noise) if noise is not None else None,
         **values,
     )
-    return pipe.check_inputs(config, has_audio=has_audio, prompts=prompts)
 
 
 def _generator(shared: Shared):
@@ -190,14 +192,13 @@ def _generator(shared: Shared):
         lr = float(lr) if lr is not None else None
         strip, curve = [], []
         try:
-            seed = resolve_seed(seed)
-            config = _config(
-                pipe, method, sample_steps, guidance, noise, prompts or None, audio is not None, steps=int(steps),
-                size=int(size), lr=lr, cutn=int(cutn), seed=seed
-            )  # fmt: skip
-            sound = shared.embed_sound(audio, float(volume_db)) if audio is not None else None
-            heavy, strip_sent = Throttle(), 0
-            for step in pipe.generate(sound, config=config, init_image=init, prompts=prompts or None):
+            config = _config(pipe, method, sample_steps, guidance, noise, steps=int(steps), size=int(size), lr=lr,
+                             cutn=int(cutn), seed=seed)  # fmt: skip
+            sound = load_sound(audio, shared.max_seconds) if audio is not None else None
+            request = pipe.prepare(sound, float(volume_db), config, prompts or None, init_image=init)
+            shared.tell(request.notes)
+            seed, heavy, strip_sent = request.config.seed, Throttle(), 0
+            for step in pipe.generate(request):
                 image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
                 picture = Inline(image)  # encoded once, for the current step and the strip alike
                 curve.append({"step": step.step, "similarity": step.similarity[0]})
@@ -294,19 +295,20 @@ def _volume_studier(shared: Shared):
             raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'; got {len(texts)}.")
         try:
             volumes = [parse_volume(v) for v in texts]
-            seed = resolve_seed(seed)
             config = _config(
                 pipe, method, sample_steps, guidance, noise, steps=int(steps), size=int(size), cutn=int(cutn), seed=seed
             )
         except WavBriVLError as err:
             raise user_error(err) from None
         try:
-            embedded = shared.embed_sound(audio, volumes)
+            request = pipe.prepare(load_sound(audio, shared.max_seconds), volumes, config)
+            shared.tell(request.notes)
+            seed, embedded = request.config.seed, request.sound
             cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
             header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
             rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
             table = "\n".join([header, *rows])
-            for n, step in enumerate(pipe.generate(embedded, config=config)):
+            for n, step in enumerate(pipe.generate(request)):
                 labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
                 label = "final" if step.final else f"step {step.step + 1}/{step.total}"
                 images = step.images if step.final else [Inline(image) for image in step.images]  # the final: files

@@ -1,8 +1,9 @@
 """Image generation from sound: VQGAN latents optimised against the frozen image tower."""
 
+from wavbrivl.generation.config import GenerationConfig, GenerationStep, resolve_seed
 from wavbrivl.generation.cutouts import MakeCutouts
 from wavbrivl.generation.loss import spherical_distance_sq
-from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, generate_images, resolve_seed
+from wavbrivl.generation.optimize import generate_images
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 
 __all__ = [

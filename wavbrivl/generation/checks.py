@@ -8,18 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wavbrivl.errors import InputError, WeightsError
-from wavbrivl.generation.optimize import GenerationConfig, resolve_seed
+from wavbrivl.generation.config import GenerationConfig, resolve_seed
+from wavbrivl.generation.registry import METHODS, REGISTRY
 
-METHODS = ("decoder", "vqgan", "unclip")
 MAX_GUIDANCE = 50.0
 MAX_WEIGHT = 1e6
-MISSING = {
-    "vqgan": "this pipeline was loaded without a VQGAN; method 'vqgan' needs one (--vqgan-weights)",
-    "decoder": "this model set has no decoder, so method 'decoder' is not available; use method 'vqgan' (the "
-    "paper's optimisation) or train one with `wavbrivl train-decoder`",
-    "unclip": "this model set has no Stable unCLIP pipeline, so method 'unclip' is not available; use the 'unclip' "
-    "preset or pass --unclip-weights",
-}
 
 
 @dataclass(frozen=True)
@@ -84,12 +77,12 @@ def check_generation(
     offers; downsample is its VQGAN's factor, noise_levels its unCLIP's noise-level count; prompt_weights are
     every target's weight.
     """
-    if config.method not in METHODS:
+    if config.method not in REGISTRY:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {config.method!r}")
     for key, setting in SETTINGS.items():
         setting.check(getattr(config, key))
     if config.method not in available:
-        raise WeightsError(MISSING[config.method])
+        raise WeightsError(REGISTRY[config.method].missing)
     if config.method == "vqgan" and config.size < (downsample or 1):
         raise InputError(f"size (px) must be at least the VQGAN's {downsample} px; got {config.size}")
     if config.method == "unclip":

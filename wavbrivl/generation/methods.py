@@ -14,7 +14,9 @@ from typing import Any
 import torch
 from PIL import Image
 
-from wavbrivl.generation.optimize import GenerationConfig, GenerationStep, generate_images
+from wavbrivl.generation.config import GenerationConfig, GenerationStep
+from wavbrivl.generation.optimize import generate_images
+from wavbrivl.generation.registry import REGISTRY, MethodSpec
 from wavbrivl.generation.sample import sample_images
 from wavbrivl.generation.unclip import unclip_images
 
@@ -25,26 +27,32 @@ Run = Callable[[torch.Tensor, torch.Tensor, GenerationConfig, Image.Image | None
 
 @dataclass(frozen=True)
 class GenerationMethod:
-    """One way to generate: its name, whether it is one pass (an init picture is then one more target, not a
-    starting point), and how it runs on this set's parts."""
+    """One way to generate on this set's parts: its spec (registry.REGISTRY) and how it runs."""
 
-    name: str
-    one_pass: bool
+    spec: MethodSpec
     run: Run
+
+    @property
+    def name(self) -> str:
+        """The method's name."""
+        return self.spec.name
+
+    @property
+    def one_pass(self) -> bool:
+        """Whether an init picture is one more target (one pass) rather than a starting point."""
+        return self.spec.one_pass
 
 
 def available_methods(
     image_tower: Any, vqgan: Any = None, decoder: Any = None, unclip: Any = None, default: str | None = None
 ) -> dict[str, GenerationMethod]:
-    """The methods these parts make possible, the default first (then decoder, vqgan, unclip)."""
-    found: list[GenerationMethod] = []
+    """The methods these parts make possible, the default first (then in the registry's order)."""
+    runs: dict[str, Run] = {}
     if decoder is not None and vqgan is not None:
-        found.append(GenerationMethod("decoder", True, lambda t, w, c, init, stop: sample_images(
-            vqgan, decoder, image_tower, t, c, stop, w)))  # fmt: skip
+        runs["decoder"] = lambda t, w, c, init, stop: sample_images(vqgan, decoder, image_tower, t, c, stop, w)
     if vqgan is not None:
-        found.append(GenerationMethod("vqgan", False, lambda t, w, c, init, stop: generate_images(
-            vqgan, image_tower, t, c, init, stop, w)))  # fmt: skip
+        runs["vqgan"] = lambda t, w, c, init, stop: generate_images(vqgan, image_tower, t, c, init, stop, w)
     if unclip is not None:
-        found.append(GenerationMethod("unclip", True, lambda t, w, c, init, stop: unclip_images(
-            unclip, image_tower, t, c, stop, w)))  # fmt: skip
+        runs["unclip"] = lambda t, w, c, init, stop: unclip_images(unclip, image_tower, t, c, stop, w)
+    found = [GenerationMethod(REGISTRY[name], runs[name]) for name in REGISTRY if name in runs]
     return {m.name: m for m in sorted(found, key=lambda m: m.name != default)}

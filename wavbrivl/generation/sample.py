@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from diffusers import FlowMatchEulerDiscreteScheduler
 
+from wavbrivl.generation.config import GenerationConfig, GenerationStep
 from wavbrivl.generation.loss import spherical_distance_sq
-from wavbrivl.generation.optimize import GenerationConfig, GenerationStep
 from wavbrivl.models import VQGAN, EmbeddingDecoder, ImageTower
 
 

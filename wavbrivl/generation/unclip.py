@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from wavbrivl.generation.optimize import GenerationConfig, GenerationStep
+from wavbrivl.generation.config import GenerationConfig, GenerationStep
 from wavbrivl.generation.sample import guidance_weights, step_report, weighted_targets
 from wavbrivl.hosting import UNCLIP_PREVIEWS
 from wavbrivl.models import ImageTower
