@@ -35,7 +35,7 @@ from wavbrivl.frontend.common import (  # noqa: E402
     waveform_view,
 )
 from wavbrivl.frontend.model_thread import MODEL_THREAD  # noqa: E402
-from wavbrivl.generation.optimize import MAX_SEED  # noqa: E402
+from wavbrivl.generation.config import MAX_SEED  # noqa: E402
 from wavbrivl.hosting import on_zero_gpu  # noqa: E402
 
 __all__ = [
