@@ -24,34 +24,11 @@ import torch  # noqa: E402
 from wavbrivl import WavBriVLPipeline  # noqa: E402
 from wavbrivl.cli.common import add_model_args, choice_from_args  # noqa: E402
 from wavbrivl.frontend import blocks  # noqa: E402
-from wavbrivl.frontend.common import (  # noqa: E402
-    APP_CSS,
-    CONTAINER_UPLOADS,
-    DEFAULT_CLASSES,
-    GPU_LANE,
-    LIMITS,
-    MAX_LR,
-    load_sound,
-    waveform_view,
-)
+from wavbrivl.frontend.common import APP_CSS  # noqa: E402
 from wavbrivl.frontend.model_thread import MODEL_THREAD  # noqa: E402
-from wavbrivl.generation.config import MAX_SEED  # noqa: E402
 from wavbrivl.hosting import on_zero_gpu  # noqa: E402
 
-__all__ = [
-    "APP_CSS",
-    "CONTAINER_UPLOADS",
-    "DEFAULT_CLASSES",
-    "EXAMPLES",
-    "GPU_LANE",
-    "LIMITS",
-    "MAX_LR",
-    "MAX_SEED",
-    "build_app",
-    "load_sound",
-    "main",
-    "waveform_view",
-]
+__all__ = ["build_app", "main"]  # what a Space runs: the page over a pipeline, and the server
 
 EXAMPLES = Path(__file__).resolve().parent / "assets" / "examples"
 log = logging.getLogger("wavbrivl.app")

@@ -73,6 +73,7 @@ def main() -> None:
 
     import app
     from wavbrivl import WavBriVLPipeline, load_audio
+    from wavbrivl.frontend.common import APP_CSS
     from wavbrivl.frontend.model_thread import MODEL_THREAD, ONE_THREAD_METHODS
 
     # the app's model thread loads and runs the set, and the pipeline's own time is taken there too: nothing else in
@@ -80,7 +81,7 @@ def main() -> None:
     pipe = MODEL_THREAD.call(WavBriVLPipeline.from_preset, device="cpu")
     threads = MODEL_THREAD.call(torch.get_num_threads)
     demo = app.build_app(pipe)
-    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, css=app.APP_CSS)
+    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, css=APP_CSS)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -22,9 +22,10 @@ def main(out: Path) -> None:
 
     import app
     from wavbrivl import WavBriVLPipeline
+    from wavbrivl.frontend.common import APP_CSS
 
     demo = app.build_app(WavBriVLPipeline.from_preset(device="cpu"))
-    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, css=app.APP_CSS)
+    demo.queue().launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, css=APP_CSS)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -149,3 +149,19 @@ def test_no_file_over_400_lines_and_no_function_over_80():
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 assert node.end_lineno - node.lineno < 80, f"{name}.{node.name}"
+
+
+def test_no_module_imports_another_modules_underscore_names():
+    """Private names stay in their module: a name another module needs is public."""
+    found = []
+    for name, path in [*MODULES.items(), ("app", PACKAGE.parent / "app.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("wavbrivl", ".")):
+                found += [f"{name}: {a.name}" for a in node.names if a.name.startswith("_") and a.name != "__version__"]
+    assert found == []
+
+
+def test_the_app_file_exports_what_a_space_runs_and_nothing_for_tests():
+    tree = ast.parse((PACKAGE.parent / "app.py").read_text())
+    exported = [n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "__all__"]
+    assert [ast.literal_eval(n.value) for n in exported] == [["build_app", "main"]]

@@ -82,7 +82,7 @@ def test_bad_image_is_named_by_its_own_name(client, sounds, tmp_path):
 
 
 def test_level_preview_decodes_each_file_once(sounds, monkeypatch, tmp_path):
-    from wavbrivl.frontend import common
+    from wavbrivl.frontend import inputs as common
 
     calls = []
     real = common.load_audio

@@ -59,6 +59,7 @@ def test_default_class_names_come_from_the_model_set(tmp_path):
     import gradio as gr
 
     import app
+    from wavbrivl.frontend.common import DEFAULT_CLASSES
 
     def shown(pipe) -> str:
         demo = app.build_app(pipe)
@@ -71,4 +72,4 @@ def test_default_class_names_come_from_the_model_set(tmp_path):
     saved = WavBriVLPipeline.from_pretrained(toy.save_pretrained(tmp_path / "set"), device="cpu")
     assert saved.class_names == ["dog", "cat"] and shown(saved) == "dog, cat"
     saved.class_names = []
-    assert shown(saved) == ", ".join(app.DEFAULT_CLASSES)
+    assert shown(saved) == ", ".join(DEFAULT_CLASSES)

@@ -50,12 +50,11 @@ def app_url():
         pytest.skip("Chromium is not installed here")
     import app
     from wavbrivl import WavBriVLPipeline
+    from wavbrivl.frontend.common import APP_CSS
 
     pipe = WavBriVLPipeline.from_preset(device="cpu")  # the offline default the README describes
     demo = app.build_app(pipe)
-    demo.queue().launch(
-        server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True, css=app.APP_CSS
-    )
+    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True, css=APP_CSS)
     try:
         yield demo.local_url
     finally:

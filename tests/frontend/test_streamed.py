@@ -11,7 +11,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from wavbrivl.frontend.common import UNCHANGED, Inline, streamed
+from wavbrivl.frontend.streaming import UNCHANGED, Inline, streamed
 
 
 def _picture(seed: int) -> Image.Image:

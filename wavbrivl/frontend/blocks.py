@@ -11,7 +11,9 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.volume import check_volume_db
 
 from .classify import classify_tab
-from .common import CONTAINER_UPLOADS, GPU_LANE, LIMITS, guarded, number_check, waveform_view
+from .common import LIMITS
+from .gpu import GPU_LANE
+from .inputs import CONTAINER_UPLOADS, guarded, number_check, waveform_view
 from .model_thread import OnModelThread
 from .notices import banner, model_tab
 from .tabs import Shared, generate_tab, rank_tab, volume_study_tab

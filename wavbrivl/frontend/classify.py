@@ -10,7 +10,8 @@ import pandas as pd
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.zero_shot import class_prompts
 
-from .common import DEFAULT_CLASSES, LIMITS, need_audio, user_error
+from .common import DEFAULT_CLASSES, LIMITS
+from .inputs import need_audio, user_error
 from .notices import refused
 from .tabs import Shared
 

@@ -22,27 +22,11 @@ from wavbrivl.generation.config import MAX_SEED, check_seed
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 
-from .common import (
-    GPU_LANE,
-    LIMITS,
-    MAX_LR,
-    METHOD_LABELS,
-    UNCHANGED,
-    Inline,
-    Throttle,
-    check_image,
-    check_image_files,
-    generation_gpu_seconds,
-    guarded,
-    load_sound,
-    need_audio,
-    number_check,
-    streamed,
-    study_gpu_seconds,
-    user_error,
-    within_one_gpu_call,
-)
+from .common import LIMITS, MAX_LR, METHOD_LABELS
+from .gpu import GPU_LANE, generation_gpu_seconds, study_gpu_seconds, within_one_gpu_call
+from .inputs import check_image, check_image_files, guarded, load_sound, need_audio, number_check, user_error
 from .notices import refused, sound_notice
+from .streaming import UNCHANGED, Inline, Throttle, streamed
 
 
 @dataclass

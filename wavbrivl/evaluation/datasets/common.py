@@ -90,7 +90,7 @@ def _nested_hint(expected: Path, root: Path) -> str:
     return ""
 
 
-def _require_metadata(path: Path, root: Path, dataset: str) -> Path:
+def require_metadata(path: Path, root: Path, dataset: str) -> Path:
     """Return path if it is a file, else raise an error naming the expected path and the archive's layout."""
     if path.is_file():
         return path
@@ -102,7 +102,7 @@ def _require_metadata(path: Path, root: Path, dataset: str) -> Path:
 
 
 @contextmanager
-def _open_table(path: Path) -> Iterator[TextIO]:
+def open_table(path: Path) -> Iterator[TextIO]:
     """Open a UTF-8 (optionally BOM-prefixed) text table, turning decode and csv errors into DatasetError."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -127,11 +127,11 @@ def _check_header(path: Path, header: list[str], required: Sequence[str]) -> Non
         )
 
 
-def _read_rows(
+def read_rows(
     path: Path, required: Sequence[str], delimiter: str = ",", pad_short: bool = False
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row as column -> stripped text) for each non-blank row of a table with a header."""
-    with _open_table(path) as handle:
+    with open_table(path) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
@@ -151,7 +151,7 @@ def _read_rows(
             yield reader.line_num, {c: cell.strip() for c, cell in zip(header, row)}
 
 
-def _parse_int(value: str, path: Path, line: int, column: str) -> int:
+def parse_int(value: str, path: Path, line: int, column: str) -> int:
     """An integer cell (also '30.0'), or an error naming the file, line and value."""
     try:
         return int(value)
@@ -168,13 +168,13 @@ def _parse_int(value: str, path: Path, line: int, column: str) -> int:
 
 def _parse_positive(value: str, path: Path, line: int, column: str) -> int:
     """An integer cell that must be >= 1 (a fold)."""
-    number = _parse_int(value, path, line, column)
+    number = parse_int(value, path, line, column)
     if number < 1:
         raise DatasetError(f"{path}, line {line}: {column} {value!r} must be a positive integer")
     return number
 
 
-def _parse_seconds(value: str, path: Path, line: int, column: str) -> float:
+def parse_seconds(value: str, path: Path, line: int, column: str) -> float:
     """A time in seconds (finite, >= 0)."""
     try:
         seconds = float(value)
@@ -185,7 +185,7 @@ def _parse_seconds(value: str, path: Path, line: int, column: str) -> float:
     return seconds
 
 
-def _require_cell(value: str, path: Path, line: int, column: str) -> str:
+def require_cell(value: str, path: Path, line: int, column: str) -> str:
     """A non-empty cell."""
     if not value:
         raise DatasetError(f"{path}, line {line}: {column} is empty")
@@ -229,7 +229,7 @@ def _check_unique(items: list[ClipItem], path: Path) -> None:
         seen.add(item.id)
 
 
-def _finish(
+def finish(
     dataset: str,
     root: Path,
     classes: list[str],
@@ -257,7 +257,7 @@ def _finish(
     return EvalDataset(dataset, root, classes, items, [clip_id for clip_id, _ in missing])
 
 
-def _add_clip(item: ClipItem, items: list[ClipItem], missing: list[tuple[str, str]]) -> None:
+def add_clip(item: ClipItem, items: list[ClipItem], missing: list[tuple[str, str]]) -> None:
     """Keep the item if its file exists, else note it as missing."""
     if item.path.is_file():
         items.append(item)
@@ -265,7 +265,7 @@ def _add_clip(item: ClipItem, items: list[ClipItem], missing: list[tuple[str, st
         missing.append((item.id, str(item.path)))
 
 
-def _read_labelled_folds(
+def read_labelled_folds(
     dataset: str,
     root: Path,
     meta: Path,
@@ -282,11 +282,11 @@ def _read_labelled_folds(
     table: dict[int, tuple[str, int]] = {}
     items: list[ClipItem] = []
     missing: list[tuple[str, str]] = []
-    for line, row in _read_rows(meta, required):
-        name = _require_cell(row[file_col], meta, line, file_col)
+    for line, row in read_rows(meta, required):
+        name = require_cell(row[file_col], meta, line, file_col)
         fold = _parse_positive(row["fold"], meta, line, "fold")
-        index = _parse_int(row[index_col], meta, line, index_col)
+        index = parse_int(row[index_col], meta, line, index_col)
         _note_class(table, index, row[name_col], meta, line, (index_col, name_col))
-        _add_clip(ClipItem(Path(name).stem, clip_path(name, fold), label=index, fold=fold), items, missing)
+        add_clip(ClipItem(Path(name).stem, clip_path(name, fold), label=index, fold=fold), items, missing)
     classes = _class_list(table, meta, index_col)
-    return _finish(dataset, root, classes, items, missing, meta, allow_missing)
+    return finish(dataset, root, classes, items, missing, meta, allow_missing)

@@ -8,12 +8,12 @@ from wavbrivl.evaluation.datasets.common import (
     ClipItem,
     DatasetError,
     EvalDataset,
-    _add_clip,
-    _finish,
-    _parse_seconds,
-    _read_rows,
-    _require_cell,
-    _require_metadata,
+    add_clip,
+    finish,
+    parse_seconds,
+    read_rows,
+    require_cell,
+    require_metadata,
 )
 
 DESED_CLASSES = (
@@ -41,8 +41,8 @@ def _desed_event(row: dict[str, str], path: Path, line: int) -> tuple[float, flo
             f"{path}, line {line}: onset {cells[0]!r}, offset {cells[1]!r}, event_label {cells[2]!r}: an event needs "
             "all three (or none, for a file with no event)"
         )
-    onset = _parse_seconds(cells[0], path, line, "onset")
-    offset = _parse_seconds(cells[1], path, line, "offset")
+    onset = parse_seconds(cells[0], path, line, "onset")
+    offset = parse_seconds(cells[1], path, line, "offset")
     if onset > offset:
         raise DatasetError(f"{path}, line {line}: onset {onset:g} s is after offset {offset:g} s")
     if cells[2] not in DESED_CLASSES:
@@ -55,10 +55,10 @@ def _desed_event(row: dict[str, str], path: Path, line: int) -> tuple[float, flo
 def read_desed(root: str | Path, split: str = "validation", allow_missing: bool = False) -> EvalDataset:
     """Read DESED: metadata/<split>/<split>.tsv (strong labels) and audio/<split>/*.wav, one item per file."""
     root = Path(root)
-    meta = _require_metadata(root / "metadata" / split / f"{split}.tsv", root, "desed")
+    meta = require_metadata(root / "metadata" / split / f"{split}.tsv", root, "desed")
     events: dict[str, list[tuple[float, float, int]]] = {}
-    for line, row in _read_rows(meta, DESED_COLUMNS, delimiter="\t", pad_short=True):
-        file_events = events.setdefault(_require_cell(row["filename"], meta, line, "filename"), [])
+    for line, row in read_rows(meta, DESED_COLUMNS, delimiter="\t", pad_short=True):
+        file_events = events.setdefault(require_cell(row["filename"], meta, line, "filename"), [])
         event = _desed_event(row, meta, line)
         if event is not None:
             file_events.append(event)
@@ -66,5 +66,5 @@ def read_desed(root: str | Path, split: str = "validation", allow_missing: bool 
     missing: list[tuple[str, str]] = []
     for name, file_events in events.items():
         item = ClipItem(Path(name).stem, root / "audio" / split / name, split=split, events=sorted(file_events))
-        _add_clip(item, items, missing)
-    return _finish("desed", root, list(DESED_CLASSES), items, missing, meta, allow_missing)
+        add_clip(item, items, missing)
+    return finish("desed", root, list(DESED_CLASSES), items, missing, meta, allow_missing)

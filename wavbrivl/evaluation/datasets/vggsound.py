@@ -14,10 +14,10 @@ from wavbrivl.evaluation.datasets.common import (
     ClipItem,
     DatasetError,
     EvalDataset,
-    _finish,
-    _open_table,
-    _parse_int,
-    _require_cell,
+    finish,
+    open_table,
+    parse_int,
+    require_cell,
 )
 
 VGGSOUND_SPLITS = ("train", "test")
@@ -67,10 +67,10 @@ def _vggsound_row(row: list[str], path: Path, line: int) -> _VggRow:
         )
     ytid, start_text, split = row[0].strip(), row[1].strip(), row[-1].strip()
     label = ",".join(row[2:-1]).strip()
-    _require_cell(ytid, path, line, "youtube_id")
-    _require_cell(label, path, line, "label")
+    require_cell(ytid, path, line, "youtube_id")
+    require_cell(label, path, line, "label")
     try:
-        start = _parse_int(start_text, path, line, "start_seconds")
+        start = parse_int(start_text, path, line, "start_seconds")
     except DatasetError as exc:
         hint = " (the official file has no header; a first line starting with # is skipped)" if line == 1 else ""
         raise DatasetError(f"{exc}{hint}") from None
@@ -84,7 +84,7 @@ def _vggsound_row(row: list[str], path: Path, line: int) -> _VggRow:
 def _vggsound_rows(path: Path) -> list[_VggRow]:
     """All rows of vggsound.csv, skipping blank lines, a leading '#' line and exact duplicates."""
     rows: dict[str, _VggRow] = {}
-    with _open_table(path) as handle:
+    with open_table(path) as handle:
         reader = csv.reader(handle)
         for cells in reader:
             line = reader.line_num
@@ -145,4 +145,4 @@ def read_vggsound(root: str | Path, csv_path: str | Path | None = None, allow_mi
         else:
             start = float(row.start) if stem == row.ytid else 0.0  # a whole video: the clip starts inside it
             items.append(ClipItem(row.id, index[stem], label=label_of[row.label], split=row.split, start=start))
-    return _finish("vggsound", root, classes, items, missing, meta, allow_missing)
+    return finish("vggsound", root, classes, items, missing, meta, allow_missing)
