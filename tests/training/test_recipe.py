@@ -52,6 +52,11 @@ def test_videos_to_a_served_set_through_the_cli_and_the_hub(tmp_path, monkeypatc
             picture = one.generate_final(sound, [0.0], one.generation_config(seed=0))
             assert picture.final and picture.images[0].size[0] > 0
         np.testing.assert_allclose(pipe.embed_audio(sound).embeddings, served.embed_audio(sound).embeddings, atol=1e-6)
+        # docs/spaces.md: a real preset with the pushed set's audio tower (WAVBRIVL_AUDIO=owner/set)
+        monkeypatch.setenv("WAVBRIVL_AUDIO", "researcher/wavbrivl-tiny")
+        preset = WavBriVLPipeline.from_preset("brivl", device="cpu", load_generators=False)
+        assert preset.sound_refusal() == "" and preset.provenance["audio_tower"].trained
+        np.testing.assert_allclose(preset.embed_audio(sound).embeddings, pipe.embed_audio(sound).embeddings, atol=1e-6)
         _served_by_the_app(served, tmp_path)
 
 
