@@ -64,11 +64,11 @@ def test_sound_driven_controls_are_unavailable_with_the_reason_shown(untrained):
         b.value for b in demo.blocks.values() if isinstance(b, gr.Markdown) and "Sounds are off" in (b.value or "")
     ]
     assert len(notices) == 6  # the header, Rank, Generate, Volume study, Classify, Model
-    header = notices[0]
-    assert header.startswith("# WavBriVL") and header.index("Sounds are off") < header.index("**Model set**")
-    assert "audio_tower: WavBriVLAudioTower" in header and "⚠️ **UNTRAINED** (WavLM backbone only" in header
+    header, model = notices[0], notices[-1]
+    assert header.startswith("# WavBriVL") and header.index("Sounds are off") < header.index("Loaded:")
     assert "**Trained:** `image_tower`, `vqgan`, `text_tower`, `decoder` — ⚠️ **UNTRAINED:** `audio_tower`" in header
     assert "plumbing only" not in header  # the untrained part is not in use: sounds are refused
+    assert "audio_tower: WavBriVLAudioTower" in model and "⚠️ **UNTRAINED** (WavLM backbone only" in model
     assert "Example sounds" not in config
 
 

@@ -20,4 +20,8 @@ LIMITS = {
 MAX_LR = SETTINGS["lr"].high
 METHOD_LABELS = {name: spec.label for name, spec in REGISTRY.items()}
 # Generated pictures are sent at their own size and enlarged by the browser without blur.
-APP_CSS = ".pixelated img { image-rendering: pixelated; }"
+APP_CSS = (
+    ".pixelated img { image-rendering: pixelated; }\n"
+    "#current-step img { width: 100%; height: 100%; object-fit: contain; }  /* the result, large: a 64 px final fills"
+    " its box */"
+)

@@ -42,33 +42,50 @@ def trained_summary(info: dict) -> str:
     return line
 
 
+WHAT_THIS_IS = (
+    "Record or upload a sound: WavBriVL ranks pictures by it and draws a picture for it, through a frozen "
+    "vision-language space; turn the volume up or down and compare."
+)
+
+
+def loaded_line(info: dict, classes: int) -> str:
+    """One line saying which set is loaded and what it knows (the offline default: its `classes` toy tones)."""
+    if info["preset"] == OFFLINE_PRESET:
+        return (
+            f"Loaded: **the offline default**, trained on {classes} toy tones, each a coloured shape (louder "
+            "draws bigger); it knows no real sound. The Model tab says more."
+        )
+    return f"Loaded: **{info['preset']}** — {info['description']}. The Model tab says more."
+
+
 def banner(pipe: WavBriVLPipeline) -> str:
-    """The header under the title: the set, its components (trained or not), why sounds are off, the limits."""
-    info = pipe.info()
-    refusal = pipe.sound_refusal()
+    """The header under the title: what this is and which set is loaded, in two lines; then why sounds are off or
+    which parts are untrained, if so. The components and the limits are in the Model tab."""
+    info, refusal = pipe.info(), pipe.sound_refusal()
+    lines = [WHAT_THIS_IS, loaded_line(info, len(pipe.class_names))]
+    others = [name for name in pipe.untrained if not (refusal and name == "audio_tower")]
+    if others:  # untrained parts still in use (an audio tower whose sounds are refused is not)
+        lines.append(f"⚠️ **Untrained weights in use ({', '.join(others)}): results demonstrate the plumbing only.**")
+    if refusal:
+        lines.insert(0, f"{sound_notice(refusal)} {still_working(pipe)}")
+        lines.append(trained_summary(info))
+    return "\n\n".join(lines)
+
+
+def components_list(info: dict) -> str:
+    """The set's components, one line each: class, parameters, trained or not, where from."""
     lines = [f"**Model set** `{info['preset']}` on `{info['device']}` — {info['description']}"]
     for name, part in info["components"].items():
         state = "trained" if part["trained"] else "⚠️ **UNTRAINED**" + (f" ({part['note']})" if part["note"] else "")
         lines.append(f"- {name}: {part['class']}, {part['parameters']:,} parameters, {state}, from `{part['source']}`")
-    if info["preset"] == OFFLINE_PRESET:
-        lines.insert(
-            0,
-            "ℹ️ **Offline synthetic-world model set**: it knows 8 toy sound classes (tones paired with "
-            "coloured shapes; louder = bigger), not real sounds. Use `--preset brivl` with real weights.",
-        )
-    others = [name for name in pipe.untrained if not (refusal and name == "audio_tower")]
-    if others:  # untrained parts still in use (an audio tower whose sounds are refused is not)
-        lines.insert(0, f"⚠️ **Untrained weights in use ({', '.join(others)}): results demonstrate the plumbing only.**")
-    if refusal:
-        lines.insert(0, f"{sound_notice(refusal)} {still_working(pipe)}\n")
-    limits = ", ".join(f"{k.replace('_', ' ')} ≤ {v}" for k, v in LIMITS.items())
-    return "\n".join(lines) + f"\n\n{trained_summary(info)}\n\n*Limits per request:* {limits}."
+    return "\n".join(lines)
 
 
 def model_tab(pipe: WavBriVLPipeline) -> None:
-    """The Model tab: which components are trained, why sounds are off (if they are), and all that info() says."""
+    """The Model tab: the components (trained or not), why sounds are off (if they are), the limits, and info()."""
     info, refusal = pipe.info(), pipe.sound_refusal()
+    limits = ", ".join(f"{k.replace('_', ' ')} ≤ {v}" for k, v in LIMITS.items())
     with gr.Tab("Model"):
         off = f"\n\n{sound_notice(refusal)} {still_working(pipe)}" if refusal else ""
-        gr.Markdown(trained_summary(info) + off)
+        gr.Markdown(f"{trained_summary(info)}{off}\n\n{components_list(info)}\n\n*Limits per request:* {limits}.")
         gr.JSON(info, label="Loaded weights")

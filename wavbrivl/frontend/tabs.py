@@ -19,6 +19,7 @@ from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
 from wavbrivl.generation import GenerationConfig
 from wavbrivl.generation.checks import MAX_GUIDANCE, SETTINGS
 from wavbrivl.generation.config import MAX_SEED, check_seed
+from wavbrivl.generation.registry import REGISTRY
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 
@@ -131,19 +132,27 @@ def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number, gr.N
             label="Method",
             interactive=len(offered) > 1,
         )
-        sample_steps = gr.Slider(
-            1, LIMITS["sample_steps"], value=defaults.sample_steps, step=1, label="Sampling steps (one-pass methods)"
-        )
-        guidance = gr.Number(
-            defaults.guidance_scale, minimum=0, maximum=MAX_GUIDANCE, label="Guidance (one-pass methods)"
-        )
-        noise = gr.Number(
-            defaults.noise_level, minimum=0, maximum=999, precision=0, label="Noise level (unCLIP)",
-            visible="unclip" in offered,
-        )  # fmt: skip
+        sample_steps = gr.Slider(1, LIMITS["sample_steps"], value=defaults.sample_steps, step=1, label="Sampling steps")
+        guidance = gr.Number(defaults.guidance_scale, minimum=0, maximum=MAX_GUIDANCE, label="Guidance")
+        noise = gr.Number(defaults.noise_level, minimum=0, maximum=999, precision=0, label="Noise level (unCLIP)")
         for number, key in ((sample_steps, "sample_steps"), (guidance, "guidance_scale"), (noise, "noise_level")):
             guarded(number, number_check(SETTINGS[key].check))
     return method, sample_steps, guidance, noise
+
+
+def follow_method(method: gr.Radio, chosen: str, controls: dict[str, gr.Component]) -> None:
+    """Show only the controls the chosen method uses (generation.registry), now and whenever the choice changes."""
+
+    for setting, component in controls.items():
+        component.visible = setting in REGISTRY[chosen].settings
+    method.change(
+        lambda picked: [gr.update(visible=setting in REGISTRY[picked].settings) for setting in controls],
+        method,
+        list(controls.values()),
+        queue=False,
+        show_progress="hidden",
+        api_name=False,
+    )
 
 
 def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, **values) -> GenerationConfig:
@@ -217,7 +226,7 @@ def generate_tab(
             )
             seed = gr.Number(0, precision=0, minimum=-1, maximum=MAX_SEED, label="Seed (-1: random)")
             size = gr.Slider(
-                16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)", info="VQGAN optimisation"
+                16, LIMITS["size"], value=defaults.size, step=16, label="Size (px)", info="VQGAN and unCLIP"
             )
             lr = gr.Number(defaults.lr, minimum=0, maximum=MAX_LR, label="Learning rate")
             cutn = gr.Slider(1, LIMITS["cutn"], value=defaults.cutn, step=1, label="Cutouts")
@@ -225,6 +234,10 @@ def generate_tab(
                       SETTINGS["cutn"].check)  # fmt: skip
             for number, library in zip((steps, seed, size, lr, cutn), checks):
                 guarded(number, number_check(library))
+        method, sample_steps, guidance, noise = method_inputs
+        follow_method(method, defaults.method, {"steps": steps, "size": size, "lr": lr, "cutn": cutn,
+                                                 "sample_steps": sample_steps, "guidance_scale": guidance,
+                                                 "noise_level": noise})  # fmt: skip
         with gr.Row():
             init = guarded(gr.Image(type="pil", label="Init image (optional)", height=160), check_image)
             prompts = gr.Textbox(
@@ -240,14 +253,17 @@ def generate_tab(
         with gr.Row():
             current = streamed(
                 gr.Image(
-                    label="Current step", format="png", height=256, elem_id="current-step", elem_classes=["pixelated"]
+                    label="Current step", format="png", height=384, elem_id="current-step", elem_classes=["pixelated"],
+                    scale=2,
                 )
             )
             curve = streamed(
-                gr.LinePlot(x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=256)
+                gr.LinePlot(
+                    x="step", y="similarity", label="Similarity to the sound (or the first prompt)", height=384, scale=1
+                )
             )
         strip = streamed(
-            gr.Gallery(label="Every k-th step", columns=8, height="auto", format="png", elem_classes=["pixelated"])
+            gr.Gallery(label="Every k-th step", columns=12, height="auto", format="png", elem_classes=["pixelated"])
         )
         status = streamed(gr.Markdown())
         job = go.click(
@@ -320,6 +336,7 @@ def volume_study_tab(
             1, LIMITS["steps"], value=shared.defaults.steps, step=1, label="Steps", info="VQGAN optimisation"
         )
         guarded(steps, number_check(SETTINGS["steps"].check))
+        follow_method(method_inputs[0], shared.defaults.method, {"steps": steps})
         with gr.Row():
             go = gr.Button(
                 "Generate side by side (one batch, one seed)", variant="primary", interactive=not shared.refusal
