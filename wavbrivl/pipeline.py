@@ -7,6 +7,7 @@ objects: the towers, the generation methods the set offers (`wavbrivl.generation
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from wavbrivl.generation.request import GenerationRequest
 from wavbrivl.loading import OFFLINE_PRESET, ModelChoice, ModelSet, argument_choice, load_model_set, load_preset
 from wavbrivl.loading.model_set import UNCLIP_DIR, save_model_set
 from wavbrivl.loading.provenance import Provenance, untrained_audio
+from wavbrivl.novelty import NoveltyCheck, novelty_for
 from wavbrivl.ranking import EmbeddingCache, RankResult, image_key, rank_embeddings
 from wavbrivl.volume import apply_gain
 from wavbrivl.zero_shot import ZeroShotResult, class_prompts
@@ -156,6 +158,11 @@ class WavBriVLPipeline:
     def untrained(self) -> list[str]:
         """Names of components whose weights are untrained."""
         return [name for name, p in self.provenance.items() if not p.trained]
+
+    @functools.cached_property
+    def novelty(self) -> NoveltyCheck | None:
+        """The set's check for sounds it does not know (wavbrivl.novelty), if it has one made for its audio tower."""
+        return novelty_for(self, self.model_set.folder or None)
 
     def sound_refusal(self) -> str:
         """Why sounds are refused (an untrained audio tower, not allowed), in one line; "" when they are not."""
@@ -342,7 +349,8 @@ class WavBriVLPipeline:
             picture = self._image_embeddings([init]).to(self.device)
             targets = torch.cat([targets, picture[None].expand(len(targets), -1, -1)], dim=1)
             weights = torch.cat([weights, torch.ones(1)])
-        notes = [*(sound.notes if sound is not None else []), *notes]
+        heard = [*self.novelty.notes(sound), *sound.notes] if sound is not None and self.novelty else []
+        notes = [*(heard or (sound.notes if sound is not None else [])), *notes]
         return GenerationRequest(config, targets, weights, init, sound, tuple(notes))
 
     def generate(

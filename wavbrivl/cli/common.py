@@ -89,6 +89,11 @@ def volumes_from(args: argparse.Namespace) -> list[float]:
     return [parse_volume(v) for v in values]
 
 
+def heard(pipe, embedded) -> list[str]:
+    """What to say about embedded sounds: any the set does not know (pipe.novelty) first, then how each was read."""
+    return [*(pipe.novelty.notes(embedded) if pipe.novelty is not None else []), *embedded.notes]
+
+
 def print_notes(notes: list[str]) -> None:
     """Print the pipeline's notes on stderr."""
     for note in notes:

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from wavbrivl.cli.common import add_model_args, add_volume_arg, choice_from_args, load, print_notes, volumes_from
+from wavbrivl.cli.common import (
+    add_model_args,
+    add_volume_arg,
+    choice_from_args,
+    heard,
+    load,
+    print_notes,
+    volumes_from,
+)
 from wavbrivl.generation.registry import METHODS
 
 
@@ -48,7 +56,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     """Embed a sound (and optionally images) and save or print the vectors."""
     pipe = load(args, load_generators=False, sound=True)
     result = pipe.embed_audio(args.audio, volumes_from(args))
-    print_notes(result.notes)
+    print_notes(heard(pipe, result))
     arrays = {"audio": result.embeddings.numpy()}
     if args.images:
         arrays["images"] = pipe.embed_images(args.images).numpy()
@@ -71,6 +79,10 @@ def cmd_rank(args: argparse.Namespace) -> int:
     files: list[Path] = []
     for item in args.images:
         files.extend(list_image_files(item) if Path(item).is_dir() else [Path(item)])
+    if args.segment is not None:  # one embedding per segment of a long sound; says each image's best segment
+        from wavbrivl.cli.make import rank_by_segment
+
+        return rank_by_segment(args, pipe, files)
     # the query first: a sound that cannot be read is reported before the gallery is embedded
     query = pipe.embed_text([args.text]) if args.text is not None else pipe.embed_audio(args.audio, volumes_from(args))
     with tqdm(total=len(files), desc="embedding images", unit="img", disable=args.json) as bar:
@@ -78,7 +90,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     if args.text is not None:
         result = rank_embeddings(query, image_embeds)
     else:
-        print_notes(query.notes)
+        print_notes(heard(pipe, query))
         result = pipe.rank(query, image_embeds)
     ranked = result.ranked(0)[: args.top or None]
     if args.json:
@@ -93,6 +105,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Generate images from a sound, one per volume, writing every k-th step and the final image."""
     from tqdm import tqdm
 
+    from wavbrivl.film import FilmWriter, step_frame
+
+    film = FilmWriter(args.film) if args.film else None  # a wrong suffix is said before any model work
     pipe = load(args, sound=args.audio is not None)
     volumes = volumes_from(args)
     flags = {
@@ -115,6 +130,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     total = config.steps if config.method == "vqgan" else config.sample_steps
     with tqdm(total=total, desc=f"generating ({config.method})", unit="step") as bar:
         for step in pipe.generate(request):
+            if film is not None:  # one frame per step, the pictures side by side
+                film.add(step_frame(step, names if len(names) > 1 else None))
             if step.final or (args.every and step.step % args.every == 0):
                 suffix = "final" if step.final else f"step{step.step:04d}"
                 for name, image in zip(names, step.images):
@@ -129,6 +146,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         json.dumps({"seed": config.seed, "method": config.method, "steps": total, "results": summary}, indent=2)
     )
     print(f"seed {config.seed}, method {config.method}")
+    if film is not None:
+        info = film.close()
+        print(f"film: {info.frames} frames, {info.width}x{info.height}, {info.codec} -> {info.path}")
     for name, item in summary.items():
         print(f"{name}: similarity {item['similarity']:+.4f} -> {item['image']}")
     return 0
@@ -142,7 +162,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         names = [line.strip() for line in Path(args.classes_file).read_text().splitlines() if line.strip()]
     if args.audio is not None:
         items, embedded = args.audio, pipe.embed_audio(args.audio)
-        print_notes(embedded.notes)
+        print_notes(heard(pipe, embedded))
         queries = embedded.embeddings
     else:
         from wavbrivl.data.image import list_image_files
@@ -196,6 +216,12 @@ def add_rank_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", nargs="+", required=True, help="image files and/or folders")
     add_volume_arg(p)
     p.add_argument("--top", type=int, default=0, help="print only the best K")
+    p.add_argument(
+        "--segment",
+        type=float,
+        default=None,
+        help="seconds: embed each segment of a long sound; say which segment matched each image best",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON (for programs)")
     p.set_defaults(func=cmd_rank)
     add_model_args(p)
@@ -235,6 +261,7 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noise-level", type=int, default=None, help="unclip: noise on the image embedding (0-999)")
     p.add_argument("--every", type=int, default=10, help="also write every k-th step (0: final only)")
     p.add_argument("--out", required=True, help="folder for the pictures and summary.json")
+    p.add_argument("--film", default=None, help="also write every step as a film (.mp4 or .webp); volumes side by side")
     p.set_defaults(func=cmd_generate, needs_generator=True)
     add_model_args(p)
 

@@ -65,6 +65,7 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
 
     max_seconds = min(LIMITS["audio_seconds"], pipe.max_audio_seconds)
     refusal = pipe.sound_refusal()  # an untrained audio tower: every sound-driven control is built unavailable
+    _ = pipe.novelty  # found (or not) once, at start: no request pays for it
     # One GPU is one resource: with one, every handler that runs the model takes turns (rankings, classifications
     # and generations cannot run it out of memory together). On the CPU only the long generations take turns.
     on_gpu = torch.cuda.is_available() or pipe.device.type != "cpu"

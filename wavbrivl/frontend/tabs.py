@@ -50,7 +50,8 @@ class Shared:
     def embed_sound(self, audio, volumes):
         """Embed the sound, telling the user about resampling, cropping, silence and clipping."""
         embedded = self.pipe.embed_audio(load_sound(audio, self.max_seconds), volumes)
-        self.tell(embedded.notes)
+        novelty = self.pipe.novelty  # a sound unlike any the set was trained on is said first
+        self.tell([*(novelty.notes(embedded) if novelty is not None else []), *embedded.notes])
         return embedded
 
     @staticmethod
@@ -253,7 +254,11 @@ def generate_tab(
         with gr.Row():
             current = streamed(
                 gr.Image(
-                    label="Current step", format="png", height=384, elem_id="current-step", elem_classes=["pixelated"],
+                    label="Current step",
+                    format="png",
+                    height=384,
+                    elem_id="current-step",
+                    elem_classes=["pixelated"],
                     scale=2,
                 )
             )

@@ -60,6 +60,7 @@ class ModelSet:
     text_unavailable: str = ""  # why a preset came without its text tower, if it did
     training_record: dict = field(default_factory=dict)  # the audio tower's training record (`wavbrivl train`)
     allow_untrained: bool = False  # the set's own word that its untrained audio tower may take sounds (plumbing)
+    folder: str = ""  # the saved set's folder it was read from, if any (files beside the components: novelty.json)
 
     def components(self) -> dict[str, nn.Module]:
         """The set's modules by folder name (those it has)."""
@@ -219,6 +220,7 @@ def _folder_set(path_or_id: str | Path, choice: ModelChoice, load_generators: bo
         model_set.unclip = load_unclip(unclip_spec)
         saved.setdefault(UNCLIP_DIR, Provenance(str(unclip_spec), True, UNCLIP_NOTE))
     model_set.generation = dict(index.get("generation", {}))
+    model_set.folder = str(root)
     model_set.class_names = [str(c) for c in index.get("class_names", [])]
     if choice.audio is None:  # the record belongs to the saved audio tower, not to a replacement
         model_set.training_record = dict(index.get(TRAINING_KEY) or {})
