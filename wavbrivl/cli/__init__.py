@@ -1,8 +1,8 @@
 """The `wavbrivl` command line: a thin view over WavBriVLPipeline.
 
 Each command lives with its parser in a module by theme: use (info, download, embed, rank, generate, classify),
-train (convert-brivl, prepare, embed-frames, train, train-decoder, push), evaluate, toyworld; common holds
-what they share.
+make (blend, segments), train (convert-brivl, prepare, embed-frames, train, train-decoder, push), evaluate,
+toyworld; common holds what they share.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from wavbrivl.cli.evaluate import add_evaluate_parser
+from wavbrivl.cli.make import add_blend_parser, add_segments_parser
 from wavbrivl.cli.toyworld import add_toyworld_parser
 from wavbrivl.cli.train import (
     add_convert_brivl_parser,
@@ -39,6 +40,8 @@ COMMAND_PARSERS = (
     add_rank_parser,
     add_generate_parser,
     add_classify_parser,
+    add_blend_parser,
+    add_segments_parser,
     add_convert_brivl_parser,
     add_prepare_parser,
     add_embed_frames_parser,
