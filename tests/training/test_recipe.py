@@ -80,5 +80,8 @@ def _served_by_the_app(pipe: WavBriVLPipeline, tmp_path) -> None:
         client = Client(demo.local_url, verbose=False)
         ranked, _ = client.predict(handle_file(str(wav)), images, False, 0, "", api_name="/rank")
         assert len(ranked) == 2
+        args = [handle_file(str(wav)), 0, 10, 1, 64, 0.1, 2, None, "", "decoder", 2, 4.0, 0]
+        *_, last = client.submit(*args, api_name="/generate")
+        assert "final, decoder" in last[3] and last[0] is not None  # a picture drawn from the sound
     finally:
         demo.close()
