@@ -10,6 +10,8 @@ from wavbrivl import WavBriVLPipeline
 from wavbrivl.errors import InputError, WeightsError
 from wavbrivl.generation import Prompt, parse_prompts
 from wavbrivl.loading import TOYWORLD_DIR
+from wavbrivl.toyworld.classifier import load_judge
+from wavbrivl.toyworld.judge import class_colour_index, judge
 from wavbrivl.toyworld.world import CLASSES, ToyWorld
 from wavbrivl.zero_shot import class_prompts, readable
 
@@ -61,9 +63,13 @@ def test_text_ranks_matching_pictures_first(toy):
     assert [i // 2 for i in result.order[:, 0].tolist()] == list(range(len(CLASSES)))
 
 
-def _class_scores(pipe, pixels: torch.Tensor) -> torch.Tensor:
+def _judged(pixels: torch.Tensor) -> tuple[str, int, int, float]:
+    """What the two judges that guided nothing see in one picture: the pixel judge's shape and colour, the CNN
+    judge's class and its probability of a red circle (never the image tower, whose score the optimisation raised)."""
+    verdict = judge(pixels[0])
     with torch.no_grad():
-        return pipe.image_tower.encode_pixels(pixels) @ pipe.embed_text(NAMES).T
+        probabilities = load_judge()(pixels.float()).softmax(-1)[0]
+    return verdict.shape, verdict.colour, int(probabilities.argmax()), float(probabilities[NAMES.index("red circle")])
 
 
 @pytest.mark.slow
@@ -71,12 +77,17 @@ def test_text_only_generation_and_negative_prompts(toy):
     """The optimisation's negative prompts (the decoder's guidance arithmetic: tests/models/test_decoder.py)."""
     config = toy.generation_config(method="vqgan", steps=12, size=32, seed=1)
     toward = toy.generate_final(None, config=config, prompts="blue triangle")
-    assert _class_scores(toy, toward.pixels).argmax(-1).item() == NAMES.index("blue triangle")
+    blue_triangle = NAMES.index("blue triangle")
+    assert _judged(toward.pixels)[:3] == ("triangle", class_colour_index(blue_triangle), blue_triangle)
     sound = (16000, ToyWorld(5).example(0, label=0, level_db=-17).audio)  # a red circle's sound
     plain = toy.generate_final(sound, config=config)
     pushed = toy.generate_final(sound, config=config, prompts="red circle:-1")
     red = NAMES.index("red circle")
-    assert _class_scores(toy, pushed.pixels)[0, red] < _class_scores(toy, plain.pixels)[0, red] - 0.05
+    shape, colour, cnn, red_circle = _judged(plain.pixels)
+    assert (shape, colour, cnn) == ("circle", class_colour_index(red), red) and red_circle > 0.9
+    shape, colour, cnn, pushed_red_circle = _judged(pushed.pixels)
+    assert cnn != red and colour != class_colour_index(red)  # pushed away from a red circle, as a person sees it
+    assert pushed_red_circle < red_circle - 0.5
     mixed = toy.generate_final(sound, [-6.0, 6.0], config=config, prompts=["red cross:0.5"])
     assert mixed.pixels.shape[0] == 2 and len(mixed.similarity) == 2
 

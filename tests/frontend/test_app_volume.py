@@ -1,10 +1,13 @@
-"""The Volume slider beside the sound reaches Generate and Classify through the app (issue 31), on the shipped toy
-set: at +12 dB the decoder draws the same class bigger than at 0 dB, at -12 dB smaller (judged by pixels, never by a
-tower that guided the picture), and Classify scores the sound at the slider's volume, its class holding.
+"""The Volume slider beside the sound reaches Generate, Classify and Rank through the app (issue 31), on the shipped
+toy set: at +12 dB the decoder draws the same class bigger than at 0 dB, at -12 dB smaller (judged by pixels, never by a
+tower that guided the picture), Classify scores the sound at the slider's volume, its class holding, and Rank
+orders the gallery by the sound at that volume.
 
 Fast on purpose: `-m "not slow"` keeps this guard on the volume control and the decoder's judged output."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +22,7 @@ from wavbrivl.toyworld.judge import class_colour_index, judge
 LABEL = 7  # yellow triangle
 VOLUMES = (-12.0, 0.0, 12.0)
 NAMES = [c.name for c in CLASSES]
+GALLERY = sorted((Path(__file__).resolve().parents[2] / "assets" / "examples" / "gallery").glob("*.png"))
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +46,8 @@ def served(toy_pipeline):
         demo.close()
 
 
-def test_the_volume_slider_reaches_generate_and_classify(served, sound):
-    """One test on purpose: the handlers are made when the app is built, so one test sees both (mutation runs)."""
+def test_the_volume_slider_reaches_generate_classify_and_rank(served, sound):
+    """One test on purpose: the handlers are made when the app is built, so one test sees them all (mutation runs)."""
     client, pipe = served
     samples, path = sound
     verdicts = {}
@@ -66,3 +70,11 @@ def test_the_volume_slider_reaches_generate_and_classify(served, sound):
         expected = pipe.zero_shot(pipe.embed_audio((SR, samples), volume), NAMES).scores[0].numpy()
         np.testing.assert_allclose(scores[volume], expected, atol=1e-5)  # scored at the slider's volume
     assert np.abs(scores[12.0] - scores[0.0]).max() > 1e-3 and np.abs(scores[-12.0] - scores[0.0]).max() > 1e-3
+
+    ranked = {}
+    for volume in (-12.0, 12.0):  # Rank, over the example gallery, at the slider's volume too
+        _, bars = client.predict(handle_file(path), [], True, volume, "", api_name="/rank")
+        ranked[volume] = {row[0].split(" ", 1)[1]: row[1] for row in bars["data"]}
+        expected = pipe.rank(pipe.embed_audio((SR, samples), volume), GALLERY).scores[0].tolist()
+        assert ranked[volume] == pytest.approx({p.stem: s for p, s in zip(GALLERY, expected)}, abs=1e-5)
+    assert ranked[12.0] != pytest.approx(ranked[-12.0], abs=1e-3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import string
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -126,10 +127,32 @@ def pipe(folders):
     )
 
 
+def _normaliser(mean: list[float], std: list[float]) -> SimpleNamespace:
+    """A stand-in unCLIP pipeline with only the image normaliser's statistics."""
+    return SimpleNamespace(image_normalizer=SimpleNamespace(mean=torch.tensor(mean), std=torch.tensor(std)))
+
+
+def test_embedding_scale_in_worked_values():
+    """The scale is the length of an embedding whose every entry sits mean + std away: sqrt(sum mean² + sum std²)."""
+    assert embedding_scale(_normaliser([3.0, 0.0], [0.0, 4.0])) == pytest.approx(5.0)  # sqrt(9 + 16)
+    assert embedding_scale(_normaliser([1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0])) == pytest.approx(2.0)
+    assert embedding_scale(_normaliser([0.0, 0.0], [1.0, 2.0])) == pytest.approx(5**0.5)
+    assert embedding_scale(_normaliser([2.0], [-2.0])) == pytest.approx(8**0.5)  # a sign does not shorten it
+
+
+def test_the_mix_weighs_a_negative_prompt():
+    """Targets e0 and e1 weighted 1 and -0.5 mix to (1, -0.5) / |(1, -0.5)|, at the pipeline's scale (here 5)."""
+    unclip = _normaliser([3.0, 0.0, 0.0], [0.0, 4.0, 0.0])
+    targets = torch.eye(3)[None, :2].repeat(2, 1, 1)  # two pictures, each with targets e0 and e1
+    mixed = unclip_embeddings(unclip, targets, torch.tensor([1.0, -0.5]))
+    expected = torch.tensor([1.0, -0.5, 0.0]) / 1.25**0.5 * 5
+    torch.testing.assert_close(mixed, expected.repeat(2, 1))
+    both = unclip_embeddings(unclip, targets, torch.tensor([2.0, 2.0]))  # positive weights share the picture
+    torch.testing.assert_close(both, torch.tensor([1.0, 1.0, 0.0]).repeat(2, 1) / 2**0.5 * 5)
+
+
 def test_embeddings_reach_the_pipeline_at_its_scale(pipe):
     scale = embedding_scale(pipe.unclip)
-    norm = pipe.unclip.image_normalizer
-    assert scale == pytest.approx(float((norm.mean.pow(2).sum() + norm.std.pow(2).sum()).sqrt()))
     targets = torch.nn.functional.normalize(torch.randn(3, 2, DIM), dim=-1)
     mixed = unclip_embeddings(pipe.unclip, targets, torch.tensor([1.0, -0.5]))
     assert mixed.shape == (3, DIM) and torch.allclose(mixed.norm(dim=-1), torch.full((3,), scale))

@@ -82,8 +82,20 @@ def test_text_state_errors_name_the_problem():
     tower = BriVLTextTower(BriVLTextConfig(bert={**TINY_BERT, "vocab_size": 50}, num_heads=2, ffn_dim=16, embed_dim=8))
     from wavbrivl.loading.official import strict_load
 
-    with pytest.raises(WeightsError, match="missing|unexpected|wrong shape"):
+    with pytest.raises(WeightsError) as mismatched:  # the 12-layer checkpoint against a 1-layer tower
         strict_load(tower, brivl_text_state({"learnable": state}), "official.pth")
+    layer_10 = "backbone.bert.encoder.layer.10.attention.output"
+    embeddings = "backbone.bert.embeddings"
+    assert str(mismatched.value) == (
+        "official.pth: keys do not match BriVLTextTower: 160 unexpected (e.g. "
+        f"{layer_10}.LayerNorm.bias, {layer_10}.LayerNorm.weight, {layer_10}.dense.bias); 91 wrong shape (e.g. "
+        f"{embeddings}.LayerNorm.bias, {embeddings}.LayerNorm.weight, {embeddings}.position_embeddings.weight)"
+    )
+    own = tower.state_dict()
+    gone = sorted(own)[:4]
+    with pytest.raises(WeightsError) as short:
+        strict_load(tower, {k: v for k, v in own.items() if k not in gone}, "own.pth")
+    assert str(short.value) == f"own.pth: keys do not match BriVLTextTower: 4 missing (e.g. {', '.join(gone[:3])})"
 
 
 def test_tokenizer_pads_to_max_length_and_counts_cls_and_sep():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.data.shards import Sample, list_shards, read_shard, write_shard
@@ -52,6 +53,18 @@ def test_workers_give_the_same_vectors_in_the_same_order(raw, tower, tmp_path):
     one, two = vectors(tmp_path / "one"), vectors(tmp_path / "workers")
     assert list(one) == list(two) and len(one) == 17  # stored order kept; the frame-less sample left out
     assert max(float(np.abs(one[k] - two[k]).max()) for k in one) <= 1e-6  # workers preprocess on one thread
+
+
+def test_each_stored_vector_is_the_towers_embedding_of_its_own_frame(raw, tower, tmp_path):
+    """Checked against the tower itself, one frame at a time (not against another run of embed_frames)."""
+    embed_frames(raw, tower, tmp_path / "out", batch_size=3)
+    stored = vectors(tmp_path / "out")
+    frames = {s.key: s.frame for shard in list_shards(raw) for s in read_shard(shard) if s.frame is not None}
+    assert list(stored) == list(frames)
+    with torch.no_grad():
+        for key, frame in frames.items():
+            expected = tower.encode_pixels(tower.preprocess([frame]))[0].numpy()
+            np.testing.assert_allclose(stored[key], expected, atol=1e-5, err_msg=key)
 
 
 def test_a_crashed_run_resumes_without_redoing_a_shard(raw, tower, tmp_path, monkeypatch):

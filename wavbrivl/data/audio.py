@@ -95,7 +95,7 @@ def decode_with_av(source: Path | io.BytesIO, name: str, rate: int = SAMPLE_RATE
 
 def _why(err: Exception, source: Path | io.BytesIO) -> str:
     """A decoder's complaint without the file's full path (which may be a server's temporary folder)."""
-    text = str(getattr(err, "error_string", None) or getattr(err, "strerror", None) or err or type(err).__name__)
+    text = str(getattr(err, "error_string", None) or getattr(err, "strerror", None) or str(err) or type(err).__name__)
     if text.startswith("File does not exist or is not a regular file"):  # libsndfile's words for unknown data
         text = "format not recognised"
     if isinstance(source, Path):
