@@ -18,8 +18,8 @@ ENV HOME=/home/user \
     GRADIO_TEMP_DIR=/home/user/.cache/gradio
 WORKDIR /home/user/app
 
-COPY --chown=user requirements-pinned.txt .
-RUN pip install --no-cache-dir -r requirements-pinned.txt
+COPY --chown=user requirements-lock.txt .
+RUN pip install --no-cache-dir -r requirements-lock.txt
 
 COPY --chown=user . .
 RUN pip install --no-cache-dir --no-deps -e . && mkdir -p $HF_HOME $NUMBA_CACHE_DIR $GRADIO_TEMP_DIR \
