@@ -42,3 +42,7 @@ def test_only_the_chosen_methods_controls_show(demo):
     assert len(_by_label(demo, gr.Slider, "Steps")) == 2  # Generate's and the Volume study's, both hidden
     changes = [d for d in demo.config["dependencies"] if (method._id, "change") in map(tuple, d["targets"])]
     assert len(changes) == 2 and all(d["api_visibility"] == "private" for d in changes)  # the tabs follow it; no API
+    for dependency in changes:  # each answers with one update per output (a single output takes it bare)
+        answer = demo.fns[dependency["id"]].fn("vqgan")
+        answers = answer if len(dependency["outputs"]) > 1 else [answer]
+        assert len(answers) == len(dependency["outputs"]) and all(a["__type__"] == "update" for a in answers)

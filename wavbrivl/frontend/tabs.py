@@ -146,14 +146,24 @@ def follow_method(method: gr.Radio, chosen: str, controls: dict[str, gr.Componen
 
     for setting, component in controls.items():
         component.visible = setting in REGISTRY[chosen].settings
+
+    def show(picked: str):
+        shown = [gr.update(visible=setting in REGISTRY[picked].settings) for setting in controls]
+        return shown if len(shown) > 1 else shown[0]  # one output takes the value itself, not a list of one
+
     method.change(
-        lambda picked: [gr.update(visible=setting in REGISTRY[picked].settings) for setting in controls],
+        show,
         method,
         list(controls.values()),
         queue=False,
         show_progress="hidden",
         api_name=False,
     )
+
+
+def _whole(value) -> int | None:
+    """A whole-number control's value; None for a control the page never sent (hidden: the method does not use it)."""
+    return int(value) if value is not None else None
 
 
 def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, **values) -> GenerationConfig:
@@ -186,8 +196,8 @@ def _generator(shared: Shared):
         lr = float(lr) if lr is not None else None
         strip, curve = [], []
         try:
-            config = _config(pipe, method, sample_steps, guidance, noise, steps=int(steps), size=int(size), lr=lr,
-                             cutn=int(cutn), seed=seed)  # fmt: skip
+            config = _config(pipe, method, sample_steps, guidance, noise, steps=_whole(steps), size=_whole(size), lr=lr,
+                             cutn=_whole(cutn), seed=seed)  # fmt: skip
             sound = load_sound(audio, shared.max_seconds) if audio is not None else None
             request = pipe.prepare(sound, float(volume_db), config, prompts or None, init_image=init)
             shared.tell(request.notes)
@@ -301,7 +311,15 @@ def _volume_studier(shared: Shared):
         try:
             volumes = [parse_volume(v) for v in texts]
             config = _config(
-                pipe, method, sample_steps, guidance, noise, steps=int(steps), size=int(size), cutn=int(cutn), seed=seed
+                pipe,
+                method,
+                sample_steps,
+                guidance,
+                noise,
+                steps=_whole(steps),
+                size=_whole(size),
+                cutn=_whole(cutn),
+                seed=seed,
             )
         except WavBriVLError as err:
             raise user_error(err) from None
