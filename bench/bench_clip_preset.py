@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPModel
 
-from bench.common import machine
+from bench.common import machine, timed
 from wavbrivl import GenerationConfig, WavBriVLPipeline
 from wavbrivl.configs import AudioTowerConfig, CLIPImageConfig, CLIPTextTowerConfig, VQGANConfig
 from wavbrivl.loading import ModelSet
@@ -64,16 +64,6 @@ def _tokenizer():
     return CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
 
 
-def timed(fn, repeat: int = 3) -> float:
-    """The best of `repeat` runs of fn(), in seconds."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cutn", type=int, default=8)
@@ -83,9 +73,9 @@ def main() -> None:
     sound = (16000, (0.1 * rng.standard_normal(80000)).astype(np.float32))
     picture = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
     with torch.no_grad():
-        audio_s = timed(lambda: pipe.embed_audio(sound))
-        text_s = timed(lambda: pipe.embed_text("a dog"))
-        image_s = timed(lambda: (pipe.image_cache.clear(), pipe.embed_images([picture])))
+        audio_s = timed(lambda: pipe.embed_audio(sound), 3)
+        text_s = timed(lambda: pipe.embed_text("a dog"), 3)
+        image_s = timed(lambda: (pipe.image_cache.clear(), pipe.embed_images([picture])), 3)
     config = GenerationConfig(steps=3, size=256, cutn=args.cutn, cut_batch=1)
     steps = pipe.generate(None, config=config, prompts="a dog")
     next(steps)  # the first step warms up

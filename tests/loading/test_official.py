@@ -27,7 +27,8 @@ from wavbrivl.loading.official import (
 from wavbrivl.models import VQGAN, BriVLImageTower, BriVLTextTower
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-ALL_KEYS = Path("/work/shared/reference/brivl-1.0-learnable-keys.json")  # the shared reference (all 2320 keys)
+# the project's shared reference beside the checkout (all 2320 keys of the official learnable dict), when present
+ALL_KEYS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "brivl-1.0-learnable-keys.json"
 
 TAMING_YAML = """model:
   base_learning_rate: 4.5e-06
