@@ -308,10 +308,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end}/{file.size}")
         self.end_headers()
         if method == "GET":
+            # recorded before the body goes out: the client may finish reading before this thread runs again
+            self.server.hub._record_fetch(repo, path)
             for offset in range(start, end + 1, _CHUNK):
                 self.wfile.write(file.data[offset : min(offset + _CHUNK, end + 1)])
             self.wfile.flush()
-            self.server.hub._record_fetch(repo, path)
 
     def _range_not_satisfiable(self, file: _File) -> None:
         self.send_response(416)
