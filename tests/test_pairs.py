@@ -1,11 +1,11 @@
-"""pair_count says, without reading a sound, how many (clip, volume) pairs pair_clips makes."""
+"""pair_clips pairs every clip with a volume: one of either side is shared, otherwise they must be as many."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from wavbrivl.data.pairs import pair_clips, pair_count
+from wavbrivl.data.pairs import pair_clips
 from wavbrivl.errors import InputError
 
 
@@ -15,7 +15,7 @@ def _sound(k: int) -> tuple[int, np.ndarray]:
 
 @pytest.mark.parametrize("clips", [None, 1, 2, 3])  # None: one bare (rate, samples) source, not in a list
 @pytest.mark.parametrize("volumes", [None, 1, 2, 3])  # None: one bare number, not in a list
-def test_pair_count_is_the_number_of_pairs_pair_clips_makes(clips, volumes):
+def test_pairs_are_as_many_as_the_longer_side(clips, volumes):
     audio = _sound(0) if clips is None else [_sound(k) for k in range(clips)]
     volumes_db = 6.0 if volumes is None else [float(-6 * v) for v in range(volumes)]
     try:
@@ -23,4 +23,9 @@ def test_pair_count_is_the_number_of_pairs_pair_clips_makes(clips, volumes):
     except InputError:  # several clips and a different number of volumes: refused
         assert clips not in (None, 1) and volumes not in (None, 1) and clips != volumes
         return
-    assert pair_count(audio, volumes_db) == len(paired) == len(gains)
+    n_clips = 1 if clips is None else clips
+    n_volumes = 1 if volumes is None else volumes
+    assert len(paired) == len(gains) == max(n_clips, n_volumes, 1)
+    assert [float(g) for g in gains] == (
+        [6.0] * len(paired) if volumes is None else [float(-6 * v) for v in range(volumes)] * (len(paired) // volumes)
+    )

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from wavbrivl.data.audio import AudioClip
-from wavbrivl.data.pairs import AudioEmbeddings, pair_clips, pair_count
+from wavbrivl.data.pairs import AudioEmbeddings, pair_clips
 from wavbrivl.errors import InputError
 from wavbrivl.volume import apply_gain
 
@@ -50,11 +50,6 @@ def test_the_refusals_word_for_word():
 def test_clips_are_cropped_to_the_request_limit():
     clips, _ = pair_clips(sound(0.1, seconds=1.0), 0.0, 0.5)
     assert len(clips[0].waveform) == 8000 and clips[0].notes == ["cropped from 1.0 s to the first 0.5 s"]
-
-
-def test_pair_count_in_worked_values():
-    assert pair_count(sound(0.1), 0.0) == 1 and pair_count(sound(0.1), [1, 2, 3]) == 3
-    assert pair_count([sound(0.1)] * 4, (0.0,)) == 4 and pair_count([], []) == 1
 
 
 def test_notes_name_the_clip_keep_each_note_once_and_say_only_clipping_gains():

@@ -45,12 +45,6 @@ def pair_clips(
     return clips, volumes
 
 
-def pair_count(audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]) -> int:
-    """How many (clip, volume) pairs `pair_clips` makes of these, without reading any sound (at least 1)."""
-    sources, volumes = _listed(audio, volumes_db)
-    return max(len(sources), len(volumes), 1)
-
-
 def _listed(
     audio: AudioSource | Sequence[AudioSource], volumes_db: float | Sequence[float]
 ) -> tuple[list[AudioSource], list[float]]:

@@ -9,17 +9,19 @@ A handler that runs the model is made when its tab is built and gets `@gpu(...)`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
-from wavbrivl import WavBriVLError, WavBriVLPipeline, parse_volume
+from wavbrivl import WavBriVLPipeline, parse_volume
 from wavbrivl.generation import GenerationConfig
 from wavbrivl.generation.checks import MAX_GUIDANCE, SETTINGS
 from wavbrivl.generation.config import MAX_SEED, check_seed
 from wavbrivl.generation.registry import REGISTRY
+from wavbrivl.generation.request import GenerationRequest
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 
@@ -177,6 +179,25 @@ def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, **val
     )
 
 
+def run_request(shared: Shared, audio, request: Callable[[], GenerationRequest], show: Callable) -> Iterator:
+    """The one streaming skeleton of Generate and the Volume study: make the checked request (pipe.prepare), say its
+    notes, run it, and yield what `show(request, step, n)` makes of each step; any refusal becomes the user's error."""
+    try:
+        checked = request()
+        shared.tell(checked.notes)
+        for n, step in enumerate(shared.pipe.generate(checked)):
+            yield show(checked, step, n)
+    except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
+        raise user_error(err, audio) from None
+
+
+def _cosine_table(volumes: list[float], cos) -> str:
+    """The volumes' embeddings' cosines to each other as a Markdown table."""
+    header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
+    rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
+    return "\n".join([header, *rows])
+
+
 def _generator(shared: Shared):
     pipe = shared.pipe
 
@@ -194,31 +215,31 @@ def _generator(shared: Shared):
         if not prompts:
             need_audio(audio)
         lr = float(lr) if lr is not None else None
-        strip, curve = [], []
-        try:
+        strip, curve, heavy, sent = [], [], Throttle(), [0]
+
+        def request():
             config = _config(pipe, method, sample_steps, guidance, noise, steps=_whole(steps), size=_whole(size), lr=lr,
                              cutn=_whole(cutn), seed=seed)  # fmt: skip
             sound = load_sound(audio, shared.max_seconds) if audio is not None else None
-            request = pipe.prepare(sound, float(volume_db), config, prompts or None, init_image=init)
-            shared.tell(request.notes)
-            seed, heavy, strip_sent = request.config.seed, Throttle(), 0
-            for step in pipe.generate(request):
-                image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
-                picture = Inline(image)  # encoded once, for the current step and the strip alike
-                curve.append({"step": step.step, "similarity": step.similarity[0]})
-                if step.final or step.step % max(1, step.total // 10) == 0:
-                    strip.append((picture, "final" if step.final else f"step {step.step}"))
-                label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                status = f"seed {seed} — {label}, {config.method}, similarity {step.similarity[0]:+.4f}"
-                if step.final:  # the final pictures are files, to download
-                    yield image, [(item.image, caption) for item, caption in strip], pd.DataFrame(curve), status
-                elif heavy.due():  # the status, strip (when it grew) and curve: twice a second
-                    grown, strip_sent = len(strip) > strip_sent, len(strip)
-                    yield picture, list(strip) if grown else UNCHANGED, pd.DataFrame(curve), status
-                else:  # every step's picture, inline, and nothing else: each changed output costs the page a render
-                    yield picture, UNCHANGED, UNCHANGED, UNCHANGED
-        except Exception as err:  # noqa: BLE001
-            raise user_error(err, audio) from None
+            return pipe.prepare(sound, float(volume_db), config, prompts or None, init_image=init)
+
+        def show(request, step, n):
+            image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
+            picture = Inline(image)  # encoded once, for the current step and the strip alike
+            curve.append({"step": step.step, "similarity": step.similarity[0]})
+            if step.final or step.step % max(1, step.total // 10) == 0:
+                strip.append((picture, "final" if step.final else f"step {step.step}"))
+            label = "final" if step.final else f"step {step.step + 1}/{step.total}"
+            config = request.config
+            status = f"seed {config.seed} — {label}, {config.method}, similarity {step.similarity[0]:+.4f}"
+            if step.final:  # the final pictures are files, to download
+                return image, [(item.image, caption) for item, caption in strip], pd.DataFrame(curve), status
+            if heavy.due():  # the status, strip (when it grew) and curve: twice a second
+                grown, sent[0] = len(strip) > sent[0], len(strip)
+                return picture, list(strip) if grown else UNCHANGED, pd.DataFrame(curve), status
+            return picture, UNCHANGED, UNCHANGED, UNCHANGED  # every step's picture: each changed output costs a render
+
+        yield from run_request(shared, audio, request, show)
 
     return generate
 
@@ -308,37 +329,25 @@ def _volume_studier(shared: Shared):
         texts = str(volumes_text or "").replace(",", " ").split()
         if not 1 <= len(texts) <= LIMITS["volumes"]:
             raise gr.Error(f"Give 1 to {LIMITS['volumes']} volumes, e.g. '-12 -6 0 6 12'; got {len(texts)}.")
-        try:
-            volumes = [parse_volume(v) for v in texts]
-            config = _config(
-                pipe,
-                method,
-                sample_steps,
-                guidance,
-                noise,
-                steps=_whole(steps),
-                size=_whole(size),
-                cutn=_whole(cutn),
-                seed=seed,
-            )
-        except WavBriVLError as err:
-            raise user_error(err) from None
-        try:
-            request = pipe.prepare(load_sound(audio, shared.max_seconds), volumes, config)
-            shared.tell(request.notes)
-            seed, embedded = request.config.seed, request.sound
-            cos = (embedded.embeddings @ embedded.embeddings.T).numpy()
-            header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
-            rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
-            table = "\n".join([header, *rows])
-            for n, step in enumerate(pipe.generate(request)):
-                labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
-                label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-                images = step.images if step.final else [Inline(image) for image in step.images]  # the final: files
-                shown = table if n == 0 or step.final else UNCHANGED  # the same table for the whole run
-                yield list(zip(images, labels)), f"seed {seed} — {label}, {config.method}", shown
-        except Exception as err:  # noqa: BLE001
-            raise user_error(err, audio) from None
+        volumes, table = [], []
+
+        def request():
+            volumes.extend(parse_volume(v) for v in texts)
+            config = _config(pipe, method, sample_steps, guidance, noise, steps=_whole(steps), size=_whole(size),
+                             cutn=_whole(cutn), seed=seed)  # fmt: skip
+            return pipe.prepare(load_sound(audio, shared.max_seconds), volumes, config)
+
+        def show(request, step, n):
+            if n == 0:  # the same table for the whole run
+                embeddings = request.sound.embeddings
+                table.append(_cosine_table(volumes, (embeddings @ embeddings.T).numpy()))
+            labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
+            label = "final" if step.final else f"step {step.step + 1}/{step.total}"
+            images = step.images if step.final else [Inline(image) for image in step.images]  # the final: files
+            shown = table[0] if n == 0 or step.final else UNCHANGED
+            return list(zip(images, labels)), f"seed {request.config.seed} — {label}, {request.config.method}", shown
+
+        yield from run_request(shared, audio, request, show)
 
     return volume_study
 
