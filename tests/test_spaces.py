@@ -22,6 +22,7 @@ from wavbrivl.loading.sources import model_choice, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_HANDLERS = {"rank", "generate", "classify", "volume_study"}
+LIVE_GPU_CALLS = {"live_references", "live_picture"}  # the Live tab's short calls inside its stream (not endpoints)
 
 
 def _front_matter() -> dict[str, str]:
@@ -90,8 +91,9 @@ def decorated(monkeypatch, tiny_pipeline):
 
 
 def test_every_gpu_handler_is_decorated(decorated):
-    assert set(decorated) == GPU_HANDLERS
+    assert set(decorated) == GPU_HANDLERS | LIVE_GPU_CALLS
     assert decorated["rank"] == decorated["classify"] == hosting.SHORT_CALL_SECONDS
+    assert decorated["live_picture"] == decorated["live_references"] == hosting.SHORT_CALL_SECONDS
 
 
 def test_a_full_size_generation_fits_the_declared_duration(decorated):

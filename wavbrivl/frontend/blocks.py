@@ -14,6 +14,7 @@ from .classify import classify_tab
 from .common import LIMITS
 from .gpu import GPU_LANE
 from .inputs import CONTAINER_UPLOADS, guarded, number_check, waveform_view
+from .live import live_tab
 from .model_thread import OnModelThread
 from .notices import banner, model_tab
 from .tabs import Shared, generate_tab, rank_tab, volume_study_tab
@@ -86,5 +87,6 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
         seed, size, cutn, method_inputs = generate_tab(shared)
         volume_study_tab(shared, seed, size, cutn, method_inputs)
         classify_tab(shared)
+        live_tab(shared, gallery_files)
         model_tab(pipe)
     return demo
