@@ -151,9 +151,13 @@ def study_segments(
         return SegmentStudy(segments, pictures, [[] for _ in pictures], config)
     gallery = images if isinstance(images, torch.Tensor) else pipe.embed_images(list(images))
     ranking = rank_by_segments(segments.embeddings, gallery)
+    return SegmentStudy(segments, pictures, top_matches(ranking, top), config, ranking)
+
+
+def top_matches(ranking: SegmentRanking, top: int = 3) -> list[list[tuple[int, float]]]:
+    """Per segment its `top` best images [(image index, cosine)], best first."""
     order = torch.argsort(ranking.scores, dim=1, descending=True, stable=True)[:, : max(top, 0)]
-    matches = [[(int(i), float(ranking.scores[s, i])) for i in row] for s, row in enumerate(order)]
-    return SegmentStudy(segments, pictures, matches, config, ranking)
+    return [[(int(i), float(ranking.scores[s, i])) for i in row] for s, row in enumerate(order)]
 
 
 def _fit(picture: Image.Image, height: int) -> Image.Image:

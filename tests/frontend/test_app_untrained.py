@@ -14,6 +14,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from wavbrivl import WavBriVLPipeline
+from wavbrivl.film import read_film
 from wavbrivl.loading import Provenance
 
 SOUND = str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "red-cross_-12dB.wav")
@@ -47,8 +48,8 @@ def _buttons(demo: gr.Blocks) -> dict[str, bool]:
 
 def _sound_inputs(demo: gr.Blocks) -> list[gr.Component]:
     """The Sound box, its upload button and the Volume slider."""
-    kinds = (gr.Audio, gr.UploadButton)
-    return [b for b in demo.blocks.values() if isinstance(b, kinds) or getattr(b, "label", None) == "Volume (dB)"]
+    found = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) in ("sound", "sound-file")]
+    return found + [b for b in demo.blocks.values() if getattr(b, "label", None) == "Volume (dB)"]
 
 
 def test_sound_driven_controls_are_unavailable_with_the_reason_shown(untrained):
@@ -57,13 +58,17 @@ def test_sound_driven_controls_are_unavailable_with_the_reason_shown(untrained):
     assert "Rank images by the sound" not in buttons and buttons["Rank images by the text"]  # the text ranks
     assert buttons["Generate"]  # text prompts alone
     assert not buttons["Generate side by side (one batch, one seed)"] and not buttons["Classify the sound"]
+    assert buttons["Blend"] and not buttons["Picture each segment"]  # a blend of a text and an image needs no sound
+    ends = {b.label: b for b in demo.blocks.values() if (getattr(b, "label", None) or "").startswith("End ")}
+    assert (ends["End A"].value, ends["End B"].value) == ("text", "image")  # the ends start on what works
+    assert ends["End B sound (at the Volume above)"].interactive is False
     assert len(_sound_inputs(demo)) == 3 and all(c.interactive is False for c in _sound_inputs(demo))
-    config = json.dumps(demo.get_config_file(), ensure_ascii=False)
+    config = json.dumps(demo.get_config_file(), ensure_ascii=False, default=str)
     assert untrained.sound_refusal() in config
     notices = [
         b.value for b in demo.blocks.values() if isinstance(b, gr.Markdown) and "Sounds are off" in (b.value or "")
     ]
-    assert len(notices) == 6  # the header, Rank, Generate, Volume study, Classify, Model
+    assert len(notices) == 9  # the header, Rank, Generate, Volume study, Blend, Segments, Classify, Live, Model
     header, model = notices[0], notices[-1]
     assert header.startswith("# WavBriVL") and header.index("Sounds are off") < header.index("Loaded:")
     assert "**Trained:** `image_tower`, `vqgan`, `text_tower`, `decoder` — ⚠️ **UNTRAINED:** `audio_tower`" in header
@@ -77,7 +82,7 @@ def test_a_trained_set_keeps_every_control_available(toy_pipeline):
     buttons = _buttons(demo)
     assert all(buttons[name] for name in (*SOUND_BUTTONS, "Generate"))
     assert len(_sound_inputs(demo)) == 3 and all(c.interactive is not False for c in _sound_inputs(demo))
-    config = json.dumps(demo.get_config_file(), ensure_ascii=False)
+    config = json.dumps(demo.get_config_file(), ensure_ascii=False, default=str)
     assert "Sounds are off" not in config and "UNTRAINED" not in config and "Example sounds" in config
 
 
@@ -120,3 +125,14 @@ def test_text_paths_work_and_a_sound_gets_the_reason(client, untrained):
         client.predict(handle_file(SOUND), None, True, 0, "", api_name="/rank")
     assert not any(word in f"{status} {best}" for word in FORBIDDEN)
     _rank_by_text(client)  # the server answers on
+
+
+def test_blend_and_segments_say_why_a_sound_is_refused(client, untrained):
+    reason, settings = untrained.sound_refusal(), (0, 64, 1, "decoder", 3, 4.0, 0)
+    text_b = ("text", None, "a red circle", None, 2, *settings, "webp")
+    with pytest.raises(Exception, match=re.escape(f"End A: Sounds are off for this model set: {reason}")):
+        client.predict("sound", "", None, handle_file(SOUND), 0, *text_b, api_name="/blend")
+    strip, status, film = client.predict("text", "a green bar", None, None, 0, *text_b, api_name="/blend")
+    assert len(strip) == 2 and len(read_film(film, fps=4)) == 2  # two texts still blend
+    timeline, status, *_ = client.predict(handle_file(SOUND), 0, 1.0, [], True, 3, *settings, api_name="/segments")
+    assert timeline == [] and reason in status and not any(word in status for word in FORBIDDEN)

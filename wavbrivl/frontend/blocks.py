@@ -10,6 +10,7 @@ import torch
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.volume import check_volume_db
 
+from .blend_tab import blend_tab
 from .classify import classify_tab
 from .common import LIMITS
 from .gpu import GPU_LANE
@@ -17,6 +18,7 @@ from .inputs import CONTAINER_UPLOADS, guarded, number_check, waveform_view
 from .live import live_tab
 from .model_thread import OnModelThread
 from .notices import banner, model_tab
+from .segments_tab import segments_tab
 from .tabs import Shared, generate_tab, rank_tab, volume_study_tab
 
 
@@ -86,6 +88,8 @@ def build_app(pipe: WavBriVLPipeline, examples: Path | None = None) -> gr.Blocks
         rank_tab(shared, gallery_files)
         seed, size, cutn, method_inputs = generate_tab(shared)
         volume_study_tab(shared, seed, size, cutn, method_inputs)
+        blend_tab(shared, seed, size, cutn, method_inputs)
+        segments_tab(shared, gallery_files, seed, size, cutn, method_inputs)
         classify_tab(shared)
         live_tab(shared, gallery_files)
         model_tab(pipe)

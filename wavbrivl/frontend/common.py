@@ -16,6 +16,8 @@ LIMITS = {
     "sample_steps": 100,
     "audio_seconds": MAX_AUDIO_SECONDS,
     "classes": 500,
+    "blend_pictures": 16,
+    "segments": 32,
 }
 MAX_LR = SETTINGS["lr"].high
 METHOD_LABELS = {name: spec.label for name, spec in REGISTRY.items()}

@@ -62,3 +62,14 @@ def study_gpu_seconds(
     if method == "unclip":
         return unclip_seconds(_number_or(sample_steps, 20), _number_or(size, 768), images)
     return generation_seconds(_number_or(steps, 1), _number_or(size, 256), _number_or(cutn, 8), images)
+
+
+def pictures_gpu_seconds(steps: int, method, sample_steps, size, cutn, pictures: int) -> int:
+    """Declared GPU seconds of `pictures` one-picture requests in a row (a blend, a long sound's segments); `steps`:
+    the optimisation's steps (the set's default)."""
+    pictures = max(1, int(pictures))
+    if method == "decoder":
+        return SHORT_CALL_SECONDS + pictures  # one small sampling pass each
+    if method == "unclip":
+        return unclip_seconds(_number_or(sample_steps, 20), _number_or(size, 768), pictures)
+    return generation_seconds(steps, _number_or(size, 256), _number_or(cutn, 8), pictures)

@@ -25,6 +25,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import torch
@@ -97,7 +98,9 @@ MODEL_THREAD = ModelThread()
 
 STREAMED = frozenset({"generate"})
 ONE_THREAD_METHODS = frozenset(n for n, spec in REGISTRY.items() if spec.one_thread)  # the module's docstring
-CALLED = frozenset({"embed_audio", "embed_images", "rank", "rank_text", "zero_shot", "check_inputs", "prepare"})
+CALLED = frozenset(
+    {"embed_audio", "embed_images", "embed_text", "rank", "rank_text", "zero_shot", "check_inputs", "prepare"}
+)
 
 
 class OnModelThread:
@@ -115,6 +118,34 @@ class OnModelThread:
         if name in CALLED:
             return lambda *args, **kwargs: self._thread.call(value, *args, **kwargs)
         return value
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """fn(pipeline, *args, **kwargs) on the model thread, given the pipeline itself (a library function that
+        calls several of its methods and does tensor work of its own, all on that one thread)."""
+        return self._thread.call(fn, self._pipe, *args, **kwargs)
+
+
+def model_call(pipe: Any, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """fn(pipe, *args, **kwargs): on the model thread with the pipeline itself when `pipe` is an OnModelThread (the
+    CPU), else here (a GPU)."""
+    if isinstance(pipe, OnModelThread):
+        return pipe.run(fn, *args, **kwargs)
+    return fn(pipe, *args, **kwargs)
+
+
+@contextmanager
+def sampling_threads(pipe: Any, method: str) -> Iterator[None]:
+    """One torch thread while a one-thread method (the small-latent decoder) makes one picture on the CPU, as the
+    streams do (the module's docstring); the threads as they were after."""
+    before = torch.get_num_threads()
+    one = pipe.device.type == "cpu" and method in ONE_THREAD_METHODS and before != 1
+    if one:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if one:
+            torch.set_num_threads(before)
 
 
 def _threads_for(generate: Callable[..., Any], args: tuple, kwargs: dict) -> int | None:

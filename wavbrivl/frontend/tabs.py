@@ -18,17 +18,18 @@ import pandas as pd
 
 from wavbrivl import WavBriVLPipeline, parse_volume
 from wavbrivl.generation import GenerationConfig
-from wavbrivl.generation.checks import MAX_GUIDANCE, SETTINGS
+from wavbrivl.generation.checks import SETTINGS
 from wavbrivl.generation.config import MAX_SEED, check_seed
-from wavbrivl.generation.registry import REGISTRY
 from wavbrivl.generation.request import GenerationRequest
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, trimmed
 from wavbrivl.volume import db_to_gain
 
-from .common import LIMITS, MAX_LR, METHOD_LABELS
+from .common import LIMITS, MAX_LR
+from .films import FILM_SECONDS, StepFrames, film_controls, offer_film
 from .gpu import GPU_LANE, generation_gpu_seconds, study_gpu_seconds, within_one_gpu_call
 from .inputs import check_image, check_image_files, guarded, load_sound, need_audio, number_check, user_error
 from .notices import refused, sound_notice
+from .settings import cosine_table, follow_method, method_inputs, request_config, whole
 from .streaming import UNCHANGED, Inline, Throttle, streamed
 
 
@@ -125,77 +126,22 @@ def rank_tab(shared: Shared, gallery_files: list[str]) -> None:
         rank_btn.click(rank, inputs, [ranked, bars], api_name="rank", **shared.model_lane)
 
 
-def _method_inputs(shared: Shared) -> tuple[gr.Radio, gr.Slider, gr.Number, gr.Number]:
-    """The method choice (the ones this set offers, its default first) and the one-pass methods' knobs."""
-    defaults, offered = shared.defaults, shared.pipe.methods()
-    with gr.Row():
-        method = gr.Radio(
-            [(METHOD_LABELS[m], m) for m in offered],
-            value=defaults.method,
-            label="Method",
-            interactive=len(offered) > 1,
-        )
-        sample_steps = gr.Slider(1, LIMITS["sample_steps"], value=defaults.sample_steps, step=1, label="Sampling steps")
-        guidance = gr.Number(defaults.guidance_scale, minimum=0, maximum=MAX_GUIDANCE, label="Guidance")
-        noise = gr.Number(defaults.noise_level, minimum=0, maximum=999, precision=0, label="Noise level (unCLIP)")
-        for number, key in ((sample_steps, "sample_steps"), (guidance, "guidance_scale"), (noise, "noise_level")):
-            guarded(number, number_check(SETTINGS[key].check))
-    return method, sample_steps, guidance, noise
-
-
-def follow_method(method: gr.Radio, chosen: str, controls: dict[str, gr.Component]) -> None:
-    """Show only the controls the chosen method uses (generation.registry), now and whenever the choice changes."""
-
-    for setting, component in controls.items():
-        component.visible = setting in REGISTRY[chosen].settings
-
-    def show(picked: str):
-        shown = [gr.update(visible=setting in REGISTRY[picked].settings) for setting in controls]
-        return shown if len(shown) > 1 else shown[0]  # one output takes the value itself, not a list of one
-
-    method.change(
-        show,
-        method,
-        list(controls.values()),
-        queue=False,
-        show_progress="hidden",
-        api_name=False,
-    )
-
-
-def _whole(value) -> int | None:
-    """A whole-number control's value; None for a control the page never sent (hidden: the method does not use it)."""
-    return int(value) if value is not None else None
-
-
-def _config(pipe: WavBriVLPipeline, method, sample_steps, guidance, noise, **values) -> GenerationConfig:
-    """The request's GenerationConfig: the set's defaults with the form's values (pipe.prepare checks it)."""
-    return pipe.generation_config(
-        method=method or None,
-        sample_steps=int(sample_steps) if sample_steps is not None else None,
-        guidance_scale=float(guidance) if guidance is not None else None,
-        noise_level=int(noise) if noise is not None else None,
-        **values,
-    )
-
-
-def run_request(shared: Shared, audio, request: Callable[[], GenerationRequest], show: Callable) -> Iterator:
+def run_request(
+    shared: Shared, audio, request: Callable[[], GenerationRequest], show: Callable, labels: Callable | None = None
+) -> Iterator:
     """The one streaming skeleton of Generate and the Volume study: make the checked request (pipe.prepare), say its
-    notes, run it, and yield what `show(request, step, n)` makes of each step; any refusal becomes the user's error."""
+    notes, run it, and yield what `show(request, step, n, images)` makes of each step, with the run's StepFrames (its
+    steps' pictures, for the film; `labels(request)` captions them); any refusal becomes the user's error."""
     try:
         checked = request()
         shared.tell(checked.notes)
+        frames = StepFrames(labels(checked) if labels is not None else None)
         for n, step in enumerate(shared.pipe.generate(checked)):
-            yield show(checked, step, n)
+            images = step.images
+            frames.add(images, step.final)
+            yield *show(checked, step, n, images), frames
     except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
         raise user_error(err, audio) from None
-
-
-def _cosine_table(volumes: list[float], cos) -> str:
-    """The volumes' embeddings' cosines to each other as a Markdown table."""
-    header = "| cosine | " + " | ".join(f"{v:+g} dB" for v in volumes) + " |\n|---|" + "---|" * len(volumes)
-    rows = [f"| {v:+g} dB | " + " | ".join(f"{c:.3f}" for c in row) + " |" for v, row in zip(volumes, cos)]
-    return "\n".join([header, *rows])
 
 
 def _generator(shared: Shared):
@@ -210,7 +156,7 @@ def _generator(shared: Shared):
         prompts = str(prompts or "").strip()
         if shared.refusal and (audio is not None or not prompts):  # the status says why; the stream ends cleanly
             status = refused(shared.refusal, audio, "Write text prompts to generate from.")
-            yield UNCHANGED, UNCHANGED, UNCHANGED, status
+            yield UNCHANGED, UNCHANGED, UNCHANGED, status, None
             return
         if not prompts:
             need_audio(audio)
@@ -218,13 +164,13 @@ def _generator(shared: Shared):
         strip, curve, heavy, sent = [], [], Throttle(), [0]
 
         def request():
-            config = _config(pipe, method, sample_steps, guidance, noise, steps=_whole(steps), size=_whole(size), lr=lr,
-                             cutn=_whole(cutn), seed=seed)  # fmt: skip
+            config = request_config(pipe, method, sample_steps, guidance, noise, steps=whole(steps), size=whole(size),
+                                    lr=lr, cutn=whole(cutn), seed=seed)  # fmt: skip
             sound = load_sound(audio, shared.max_seconds) if audio is not None else None
             return pipe.prepare(sound, float(volume_db), config, prompts or None, init_image=init)
 
-        def show(request, step, n):
-            image = step.images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
+        def show(request, step, n, images):
+            image = images[0]  # sent at its own size: the page enlarges it without blur (APP_CSS)
             picture = Inline(image)  # encoded once, for the current step and the strip alike
             curve.append({"step": step.step, "similarity": step.similarity[0]})
             if step.final or step.step % max(1, step.total // 10) == 0:
@@ -251,7 +197,7 @@ def generate_tab(
     generate, defaults, has_text = _generator(shared), shared.defaults, shared.pipe.text_tower is not None
     with gr.Tab("Generate"):
         shared.notice("Text prompts alone still make a picture." if has_text else "")
-        method_inputs = _method_inputs(shared)
+        methods = method_inputs(shared.pipe, shared.defaults)
         with gr.Row():
             steps = gr.Slider(
                 1, LIMITS["steps"], value=defaults.steps, step=1, label="Steps", info="VQGAN optimisation"
@@ -266,7 +212,7 @@ def generate_tab(
                       SETTINGS["cutn"].check)  # fmt: skip
             for number, library in zip((steps, seed, size, lr, cutn), checks):
                 guarded(number, number_check(library))
-        method, sample_steps, guidance, noise = method_inputs
+        method, sample_steps, guidance, noise = methods
         follow_method(method, defaults.method, {"steps": steps, "size": size, "lr": lr, "cutn": cutn,
                                                  "sample_steps": sample_steps, "guidance_scale": guidance,
                                                  "noise_level": noise})  # fmt: skip
@@ -302,16 +248,19 @@ def generate_tab(
             gr.Gallery(label="Every k-th step", columns=12, height="auto", format="png", elem_classes=["pixelated"])
         )
         status = streamed(gr.Markdown())
+        film_format, film = film_controls("Film of every step")
+        frames = gr.State(None, time_to_live=FILM_SECONDS)  # the last run's steps (StepFrames), for its film
         job = go.click(
             within_one_gpu_call(generate, generation_gpu_seconds),
-            [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts, *method_inputs],
-            [current, strip, curve, status],
+            [shared.audio, shared.volume, steps, seed, size, lr, cutn, init, prompts, *methods],
+            [current, strip, curve, status, frames],
             api_name="generate",
             show_progress="hidden",  # the status line counts the steps; an overlay would cover the pictures forming
             **GPU_LANE,
         )
         stop.click(None, None, None, cancels=[job])
-    return seed, size, cutn, method_inputs
+        offer_film(go, job, frames, film_format, film, "generate_film")
+    return seed, size, cutn, methods
 
 
 def _volume_studier(shared: Shared):
@@ -323,7 +272,7 @@ def _volume_studier(shared: Shared):
         audio, volumes_text, steps, seed, size, cutn, method=None, sample_steps=None, guidance=None, noise=None
     ):
         if shared.refusal:  # a sound through the API: the status says why, the stream ends cleanly
-            yield [], refused(shared.refusal, audio), ""
+            yield [], refused(shared.refusal, audio), "", None
             return
         need_audio(audio)
         texts = str(volumes_text or "").replace(",", " ").split()
@@ -333,21 +282,21 @@ def _volume_studier(shared: Shared):
 
         def request():
             volumes.extend(parse_volume(v) for v in texts)
-            config = _config(pipe, method, sample_steps, guidance, noise, steps=_whole(steps), size=_whole(size),
-                             cutn=_whole(cutn), seed=seed)  # fmt: skip
+            config = request_config(pipe, method, sample_steps, guidance, noise, steps=whole(steps), size=whole(size),
+                                    cutn=whole(cutn), seed=seed)  # fmt: skip
             return pipe.prepare(load_sound(audio, shared.max_seconds), volumes, config)
 
-        def show(request, step, n):
+        def show(request, step, n, images):
             if n == 0:  # the same table for the whole run
                 embeddings = request.sound.embeddings
-                table.append(_cosine_table(volumes, (embeddings @ embeddings.T).numpy()))
+                table.append(cosine_table(volumes, (embeddings @ embeddings.T).numpy()))
             labels = [f"{v:+g} dB (×{db_to_gain(v):.2f}) sim {s:+.3f}" for v, s in zip(volumes, step.similarity)]
             label = "final" if step.final else f"step {step.step + 1}/{step.total}"
-            images = step.images if step.final else [Inline(image) for image in step.images]  # the final: files
+            images = images if step.final else [Inline(image) for image in images]  # the final: files
             shown = table[0] if n == 0 or step.final else UNCHANGED
             return list(zip(images, labels)), f"seed {request.config.seed} — {label}, {request.config.method}", shown
 
-        yield from run_request(shared, audio, request, show)
+        yield from run_request(shared, audio, request, show, lambda request: [f"{v:+g} dB" for v in volumes])
 
     return volume_study
 
@@ -380,11 +329,14 @@ def volume_study_tab(
         streamed(side)
         status = gr.Markdown()
         cos_table = streamed(gr.Markdown())
+        film_format, film = film_controls("Film of every step, the volumes side by side")
+        frames = gr.State(None, time_to_live=FILM_SECONDS)
         job = go.click(
             within_one_gpu_call(volume_study, study_gpu_seconds),
             [shared.audio, volumes, steps, seed, size, cutn, *method_inputs],
-            [side, status, cos_table],
+            [side, status, cos_table, frames],
             api_name="volume_study",
             **GPU_LANE,
         )
         stop.click(None, None, None, cancels=[job])
+        offer_film(go, job, frames, film_format, film, "volume_study_film")
