@@ -3,6 +3,7 @@ guided anything): class, one object, silhouette IoU, the volume study, seed dive
 from the sound to the final picture on this machine. One run, every figure from the same machine.
 
     python -m bench.bench_decoder [--dir wavbrivl/assets/toyworld] [--study-seeds 0 1 2] [--out figures.json]
+        [--methods decoder] [--sample-steps 1 2 10]
 """
 
 from __future__ import annotations
@@ -82,18 +83,26 @@ def main() -> None:
     parser.add_argument("--study-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default=None, help="also write the figures here as JSON")
     parser.add_argument("--methods", nargs="+", default=None, help="default: every method of the set")
+    parser.add_argument("--sample-steps", type=int, nargs="+", default=None,
+                        help="the decoder at each of these sampling steps (default: the set's)")  # fmt: skip
     args = parser.parse_args()
     pipe = WavBriVLPipeline.from_pretrained(args.dir, device="cpu")
     figures = {"machine": machine()}
-    for method in args.methods or pipe.methods():
-        config = pipe.generation_config(method=method)
+    runs = [
+        (m, s)
+        for m in args.methods or pipe.methods()
+        for s in (args.sample_steps or [None] if m == "decoder" else [None])
+    ]
+    for method, sample_steps in runs:
+        config = pipe.generation_config(method=method, sample_steps=sample_steps)
         row = judge_generations(pipe, config=config, study_seeds=tuple(args.study_seeds))
         row.update(diversity(pipe, config))
         if pipe.text_tower is not None:
             row.update(text_prompts(pipe, config))
         row.update(speed(pipe, config))
-        figures[method] = row
-        print(method, json.dumps(row, indent=1))
+        name = method if sample_steps is None else f"{method}@{sample_steps}"
+        figures[name] = row
+        print(name, json.dumps(row, indent=1), flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(figures, f, indent=2)

@@ -167,3 +167,5 @@ class EmbeddingDecoderConfig:
     norm_num_groups: int = 8
     condition_hidden: int = 128  # width of the condition MLP
     condition_scale: float = 8.0  # the unit-length condition is scaled by this before its MLP
+    distilled_steps: int = 0  # >0: a student of the same shape, distilled to sample in this many steps or fewer
+    distilled_guidance: float = 0.0  # the guidance scale the student was distilled at (built into it)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -31,15 +32,20 @@ def guided_velocity(
     """Classifier-free guidance over weighted prompts: v_null + scale * sum_p w_p (v_p - v_null).
 
     x is (B, C, h, w), conditions (B, P, D) unit vectors, weights (P,) from guidance_weights; a negative
-    weight pushes the sample away from that prompt. The B * (P + 1) evaluations run as one batch.
+    weight pushes the sample away from that prompt. The B * (P + 1) evaluations run as one batch; at scale 1 with
+    weights summing to 1, v_null cancels and only the B * P run (a distilled student samples so).
     """
     batch, prompts = conditions.shape[:2]
+    w = weights.to(x.device, x.dtype).view(1, prompts, 1, 1, 1)
+    if scale == 1 and torch.isclose(weights.sum(), torch.tensor(1.0)):
+        sigmas = torch.full((batch * prompts,), float(sigma), device=x.device)
+        v = decoder(x.repeat_interleave(prompts, 0), sigmas, conditions.flatten(0, 1))
+        return (v.view(batch, prompts, *x.shape[1:]) * w).sum(1)
     inputs = torch.cat([x.repeat_interleave(prompts, 0), x])
     conds = torch.cat([conditions.flatten(0, 1), decoder.conditions(None, batch)])
     sigmas = torch.full((len(inputs),), float(sigma), device=x.device)
     v = decoder(inputs, sigmas, conds)
     v_prompt, v_null = v[: batch * prompts].view(batch, prompts, *x.shape[1:]), v[batch * prompts :]
-    w = weights.to(x.device, x.dtype).view(1, prompts, 1, 1, 1)
     return v_null + scale * ((v_prompt - v_null[:, None]) * w).sum(1)
 
 
@@ -101,18 +107,29 @@ def sample_images(
     generator = torch.Generator().manual_seed(int(config.seed))
     x = torch.randn((len(targets), *decoder.latent_shape), generator=generator).to(device)
     scheduler = FlowMatchEulerDiscreteScheduler()
-    scheduler.set_timesteps(config.sample_steps, device=device)
+    student = decoder.sampler_for(config.sample_steps)
+    if student is not None:  # evenly spaced steps, its guidance built in: it was distilled on that grid
+        net, scale = student, 1.0
+        scheduler.set_timesteps(sigmas=[1 - k / config.sample_steps for k in range(config.sample_steps)], device=device)
+    else:
+        net, scale = decoder, config.guidance_scale
+        scheduler.set_timesteps(config.sample_steps, device=device)
     mixed = guidance_weights(weights)
 
     def report(step: int, pixels: torch.Tensor, final: bool = False) -> GenerationStep:
         return step_report(tower, targets, weights, step, config.sample_steps, pixels, final)
 
-    step = -1
+    last = len(scheduler.timesteps) - 1
+    step, landed = -1, None
     for step, t in enumerate(scheduler.timesteps):
         sigma = float(scheduler.sigmas[step])
-        v = guided_velocity(decoder, x, sigma, targets, mixed, config.guidance_scale)
-        yield report(step, latents_to_pixels(vqgan, decoder, x - sigma * v))  # the clean picture it heads for
+        v = guided_velocity(net, x, sigma, targets, mixed, scale)
+        landed = report(step, latents_to_pixels(vqgan, decoder, x - sigma * v))  # the clean picture it heads for
+        yield landed
         x = scheduler.step(v, t, x).prev_sample
         if should_stop is not None and should_stop():
             break
-    yield report(step + 1, latents_to_pixels(vqgan, decoder, x), final=True)
+    if step == last and landed is not None:  # the last step lands on sigma 0, on the picture it headed for
+        yield replace(landed, step=step + 1, final=True)
+    else:
+        yield report(step + 1, latents_to_pixels(vqgan, decoder, x), final=True)

@@ -8,6 +8,7 @@ noise - x) so that `FlowMatchEulerDiscreteScheduler` samples it as it is.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -50,6 +51,15 @@ class EmbeddingDecoder(nn.Module):
         self.null = nn.Parameter(torch.zeros(config.embed_dim))  # the "no condition" of classifier-free guidance
         self.register_buffer("latent_mean", torch.zeros(config.latent_channels))
         self.register_buffer("latent_std", torch.ones(config.latent_channels))
+        # A student distilled from this network's guided sampler (training/distill.py): it draws the same pictures
+        # in 1 or 2 steps, its guidance built in. The full sampler stays available at more steps.
+        self.student = EmbeddingDecoder(replace(config, distilled_steps=0)) if config.distilled_steps else None
+
+    def sampler_for(self, steps: int) -> EmbeddingDecoder | None:
+        """The distilled student when it samples this many steps (at most its distilled steps), else None."""
+        if self.student is not None and 1 <= steps <= self.config.distilled_steps:
+            return self.student
+        return None
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
