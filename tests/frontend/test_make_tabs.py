@@ -69,11 +69,13 @@ def test_the_blend_strip_ends_are_the_sounds_classes_and_the_slider_repeats_them
     outputs = list(client.submit(*_ends(sounds), 3, *_settings(pipe), "webp", api_name="/blend"))
     assert len(outputs) == 4  # one message per picture as it is made, then the strip with its film
     strip, status, film = outputs[-1][:3]
-    assert [shown["caption"].split()[0] for shown in strip] == ["t=0.00", "t=0.50", "t=1.00"]
+    assert [shown["caption"] for shown in strip] == ["t=0.00", "t=0.50", "t=1.00"]
     pictures = [Image.open(shown["image"]).convert("RGB") for shown in strip]
     assert all(grade(pictures[0], FIRST)[:3]), grade(pictures[0], FIRST)
     assert all(grade(pictures[-1], SECOND)[:3]), grade(pictures[-1], SECOND)
     assert "seed 0, decoder: 3 pictures" in status and "a.wav" in status and "b.wav" in status
+    to_a, to_b = ([float(c) for c in row.split("|")[2:-1]] for row in status.splitlines()[-2:])
+    assert to_a[0] > to_b[0] and to_b[-1] > to_a[-1]  # each end's picture is nearer its own end
     assert len(read_film(film, fps=4)) == 3  # one frame per picture
     for t, end in ((0.0, pictures[0]), (1.0, pictures[-1])):  # the session's ends and seed: the strip's pictures
         shown, where = client.predict(*_ends(sounds), t, *_settings(pipe), api_name="/blend_at")
@@ -133,8 +135,9 @@ def test_two_classes_back_to_back_give_two_segments_in_order(served, client, sou
         assert all(grade(Image.open(shown["image"]), label)[:3]), label
     best = {row[0]: row[2] for row in matches["data"] if row[1] == 1}
     assert best == {"#0 0.0-1.0 s": f"class{FIRST}.png", "#1 1.0-2.0 s": f"class{SECOND}.png"}
-    by_image = {shown["caption"].split("best: ")[1]: Path(shown["image"]).name for shown in ranked[:2]}
-    assert by_image == {"#0 0.0-1.0 s": f"class{FIRST}.png", "#1 1.0-2.0 s": f"class{SECOND}.png"}
+    by_image = {Path(shown["image"]).name: shown["caption"].split(" s ")[0] for shown in ranked}
+    assert by_image[f"class{FIRST}.png"] == "0.0-1.0" and by_image[f"class{SECOND}.png"] == "1.0-2.0"
+    assert {Path(shown["image"]).name for shown in ranked[:2]} == {f"class{FIRST}.png", f"class{SECOND}.png"}
     assert "2 segments of 1 s, 8 images ranked by their best segment" in status
     facts = json.loads(open(next(f for f in files if f.endswith(".json"))).read())
     assert [(s["start"], s["end"]) for s in facts["segments"]] == [(0.0, 1.0), (1.0, 2.0)]

@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from wavbrivl.frontend.model_thread import ModelThread, OnModelThread
+from wavbrivl.frontend.model_thread import ModelThread, OnModelThread, model_call, sampling_threads
 from wavbrivl.generation import GenerationConfig
 from wavbrivl.generation.request import GenerationRequest
 
@@ -120,3 +120,37 @@ def test_decoder_streams_of_one_picture_run_on_one_torch_thread_and_put_the_coun
     with pytest.raises(ValueError, match="bad step"):
         list(thread.stream(failing, torch_threads=1))
     assert thread.call(torch.get_num_threads) == 2  # put back after an error too
+
+
+def test_a_library_function_runs_on_the_thread_with_the_pipeline_itself():
+    class Pipe:
+        device = torch.device("cpu")
+
+        def embed_text(self, texts):
+            return threading.current_thread().name
+
+    thread, plain = ModelThread(), Pipe()
+    model = thread.call(lambda: threading.current_thread().name)
+    pipe = OnModelThread(plain, thread)
+    assert pipe.embed_text(["a red circle"]) == model  # the text tower's calls go over too (the Blend tab's ends)
+
+    def uses(given, extra, keyword=None):  # as blend_picture: the pipeline first, its methods called inside
+        return given, given.embed_text([extra]), keyword, threading.current_thread().name
+
+    assert model_call(pipe, uses, "x", keyword=3) == (plain, model, 3, model)  # no second hop: the pipeline itself
+    here = threading.current_thread().name
+    assert model_call(plain, uses, "x") == (plain, here, None, here)  # a GPU's pipeline is called where it is
+
+
+def test_sampling_threads_take_one_thread_for_the_decoder_on_the_cpu_and_put_the_count_back():
+    class Pipe:
+        device = torch.device("cpu")
+
+    def inside(method):
+        with sampling_threads(Pipe(), method):
+            return torch.get_num_threads()
+
+    thread = ModelThread()
+    thread.call(torch.set_num_threads, 2)
+    assert thread.call(inside, "decoder") == 1 and thread.call(inside, "vqgan") == 2
+    assert thread.call(torch.get_num_threads) == 2

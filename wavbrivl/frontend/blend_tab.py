@@ -151,6 +151,17 @@ def _to_ends(pipe, pictures: list[Image.Image], a: Endpoint, b: Endpoint) -> lis
     return [(float(row @ ends[0]), float(row @ ends[1])) for row in seen]
 
 
+def _cosine_rows(positions: list[float], cosines: list[tuple[float, float]]) -> str:
+    """Each picture's image-tower cosine to end A and to end B, as a Markdown table with one column per picture."""
+    rows = [
+        "| t | " + " | ".join(f"{t:.2f}" for t in positions) + " |",
+        "|---|" + "---|" * len(positions),
+        "| cosine to A | " + " | ".join(f"{a:+.2f}" for a, _ in cosines) + " |",
+        "| cosine to B | " + " | ".join(f"{b:+.2f}" for _, b in cosines) + " |",
+    ]
+    return "\n".join(rows)
+
+
 def _handlers(shared: Shared) -> tuple[Callable, Callable, Callable]:
     """The strip (streamed picture by picture), the picture at one position, and the strip's film."""
     pipe, ends, steps = shared.pipe, Ends(shared), shared.defaults.steps
@@ -186,11 +197,10 @@ def _handlers(shared: Shared) -> tuple[Callable, Callable, Callable]:
             shown = [(Inline(p), label) for p, label in zip(pictures, labels)]
             yield shown, f"seed {config.seed}, {config.method} — picture {k}/{count}", None, state
         cosines = model_call(pipe, _to_ends, pictures, a, b)
-        captions = [f"{label}  A {ca:+.2f}  B {cb:+.2f}" for label, (ca, cb) in zip(labels, cosines)]
         state.pictures, state.labels = pictures, labels
         status = (f"seed {config.seed}, {config.method}: {count} pictures from {a.kind} '{a.label}' (t=0) to "
-                  f"{b.kind} '{b.label}' (t=1); A/B: each picture's cosine to the ends")  # fmt: skip
-        yield list(zip(pictures, captions)), status, write_strip_film(pictures, labels, film_format), state
+                  f"{b.kind} '{b.label}' (t=1)\n\n{_cosine_rows(positions, cosines)}")  # fmt: skip
+        yield list(zip(pictures, labels)), status, write_strip_film(pictures, labels, film_format), state
 
     @trimmed
     @gpu(one_seconds)
@@ -263,7 +273,7 @@ def blend_tab(shared: Shared, seed: gr.Number, size: gr.Slider, cutn: gr.Slider,
             position = guarded(gr.Slider(0, 1, value=0.5, step=0.01, label="Position (0: end A, 1: end B)"),
                                number_check())  # fmt: skip
             picture = gr.Image(label="The picture at the position", format="png", height=256,
-                               elem_classes=["pixelated"], interactive=False)  # fmt: skip
+                               elem_classes=["pixelated", "large-picture"], interactive=False)  # fmt: skip
         where = gr.Markdown()
         film_format, film_file = film_controls("The strip as a film")
         state = gr.State(None)

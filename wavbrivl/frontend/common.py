@@ -26,4 +26,5 @@ APP_CSS = (
     ".pixelated img { image-rendering: pixelated; }\n"
     "#current-step img { width: 100%; height: 100%; object-fit: contain; }  /* the result, large: a 64 px final fills"
     " its box */"
+    "\n.large-picture img { width: 100%; height: 100%; object-fit: contain; }  /* Blend's picture at a position */"
 )

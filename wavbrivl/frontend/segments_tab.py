@@ -77,16 +77,16 @@ def _ranked(pipe, embeddings, paths: list[str], top: int):
 
 
 def _tables(study: SegmentStudy, paths: list[str], names: list[str]) -> tuple[pd.DataFrame, list]:
-    """Per segment its best matches as rows; the gallery by each image's best segment, captioned with it."""
+    """Per segment its best matches as rows; the gallery by each image's best cosine, captioned with the segment
+    that gave it (the span) and the cosine."""
     segments = study.segments
     rows = [{"segment": f"#{s} {segments.label(s)}", "rank": r + 1, "image": names[i], "score": round(score, 4)}
             for s, found in enumerate(study.matches) for r, (i, score) in enumerate(found)]  # fmt: skip
     ranked = []
     if study.ranking is not None:
         ranking = study.ranking
-        for r, i in enumerate(ranking.order):
-            best = ranking.best_segment[i]
-            ranked.append((paths[i], f"#{r + 1} {ranking.best_score[i]:+.3f}  best: #{best} {segments.label(best)}"))
+        for i in ranking.order:  # the span of the image's best segment, then the cosine
+            ranked.append((paths[i], f"{segments.label(ranking.best_segment[i])} {ranking.best_score[i]:+.2f}"))
     return pd.DataFrame(rows, columns=["segment", "rank", "image", "score"]), ranked
 
 
@@ -168,10 +168,11 @@ def segments_tab(
             use_examples = gr.Checkbox(value=bool(gallery_files), label="Include the example gallery")
         go = gr.Button("Picture each segment", variant="primary", interactive=not shared.refusal)
         timeline = streamed(gr.Gallery(label="Timeline: one picture per segment", columns=8, height="auto",
-                                       format="png", elem_classes=["pixelated"]))  # fmt: skip
+                                       format="png", elem_classes=["pixelated"], preview=False))  # fmt: skip
         status = gr.Markdown()
         matches = gr.Dataframe(label="Best matches per segment", interactive=False)
-        ranked = gr.Gallery(label="The gallery by each image's best segment", columns=8, height="auto")
+        ranked = gr.Gallery(label="The gallery by each image's best segment (its span and cosine)", columns=6,
+                            height="auto")  # fmt: skip
         with gr.Row():
             sheet = gr.Image(label="Contact sheet", type="filepath", format="png", interactive=False)
             downloads = gr.File(label="Contact sheet (PNG) and facts (JSON)", file_count="multiple", interactive=False)
