@@ -25,6 +25,7 @@ from wavbrivl.generation.methods import GenerationMethod, available_methods
 from wavbrivl.generation.prompts import Prompt, parse_prompts
 from wavbrivl.generation.registry import unused_settings
 from wavbrivl.generation.request import GenerationRequest
+from wavbrivl.generation.sample import student_notes
 from wavbrivl.loading import OFFLINE_PRESET, ModelChoice, ModelSet, argument_choice, load_model_set, load_preset
 from wavbrivl.loading.model_set import UNCLIP_DIR, save_model_set
 from wavbrivl.loading.provenance import Provenance, untrained_audio
@@ -340,8 +341,8 @@ class WavBriVLPipeline:
         """
         texts = parse_prompts(prompts)
         config = self._checked(config, audio is not None, texts, audio_weight)
-        notes = [f"{name} is not used by method {config.method!r}; ignored" for name in
-                 unused_settings(config.method, set(given))]  # fmt: skip
+        notes = [f"{name} is not used by method {config.method!r}; ignored" for name in unused_settings(
+            config.method, set(given))] + student_notes(self.decoder, config, {*given})  # fmt: skip
         init = load_images([init_image])[0] if init_image is not None else None
         sound = self.embed_audio(audio, volumes_db) if audio is not None else None
         targets, weights = self._targets(sound, texts, audio_weight)

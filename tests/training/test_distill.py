@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from wavbrivl.configs import EmbeddingDecoderConfig
 from wavbrivl.generation.config import GenerationConfig
-from wavbrivl.generation.sample import guided_velocity, sample_images
+from wavbrivl.generation.sample import guided_velocity, sample_images, student_notes
 from wavbrivl.loading.folders import load_component, save_component
 from wavbrivl.models import EmbeddingDecoder
 from wavbrivl.training.distill import DistillConfig, distill_decoder, student_sigmas, teacher_pairs, with_student
@@ -150,3 +150,15 @@ def test_with_student_keeps_the_teacher_and_records_the_distillation():
     assert (combined.config.distilled_steps, combined.config.distilled_guidance) == (2, 5.0)
     torch.testing.assert_close(combined.student.null, teacher.null + 1.0)
     torch.testing.assert_close(combined.null, teacher.null)
+
+
+def test_a_guidance_the_student_ignores_is_said(distilled):
+    _, combined, _, _ = distilled  # a one-step student, distilled at guidance 3
+    config = GenerationConfig(method="decoder", sample_steps=1, guidance_scale=6.0)
+    (note,) = student_notes(combined, config, {"guidance_scale"})
+    assert note == ("guidance_scale is built into the decoder's 1-step sampler (distilled at 3); ignored at 1 step(s): "
+                    "2 or more sampling steps run the full guided sampler")  # fmt: skip
+    assert student_notes(combined, config, set()) == []  # the set's own default: nothing to say
+    assert student_notes(combined, replace(config, sample_steps=2), {"guidance_scale"}) == []  # the full sampler
+    assert student_notes(combined, replace(config, method="vqgan"), {"guidance_scale"}) == []
+    assert student_notes(_teacher(), config, {"guidance_scale"}) == [] and student_notes(None, config, set()) == []

@@ -40,11 +40,14 @@ def test_videos_to_a_served_set_through_the_cli_and_the_hub(tmp_path, monkeypatc
         train += ["--batch-size", "4", "--queue-size", "8", "--clip-seconds", "1", "--warmup", "1", "--log-every", "1"]
         assert main(train) == 0
         assert main(["train-decoder", "--shards", str(shards), "--pretrained", str(run), "--out", str(decoder),
-                     "--steps", "2", "--batch-size", "4", "--log-every", "1", "--add-to-set"]) == 0  # fmt: skip
+                     "--steps", "2", "--batch-size", "4", "--log-every", "1", "--add-to-set",
+                     "--distill-steps", "2", "--distill-pairs", "8", "--student-steps", "1"]) == 0  # fmt: skip
 
         pipe = WavBriVLPipeline.from_pretrained(run, device="cpu")
         assert pipe.provenance["audio_tower"].trained and pipe.sound_refusal() == ""
         assert pipe.methods()[0] == "decoder" and json.loads((run / "model_index.json").read_text())["training"]
+        assert pipe.decoder.sampler_for(1) is pipe.decoder.student and pipe.generation_config().sample_steps == 1
+        assert json.loads((decoder / "decoder-run.json").read_text())["student"]["step"] == 2
         hub.add_folder("researcher/wavbrivl-tiny", run)
         served = WavBriVLPipeline.from_pretrained("researcher/wavbrivl-tiny", device="cpu")
         sound = (16000, (0.3 * np.sin(np.linspace(0, 2 * np.pi * 440, 16000))).astype(np.float32))

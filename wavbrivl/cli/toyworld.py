@@ -1,4 +1,5 @@
-"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|sharpen-vqgan|train-judge`: the synthetic world."""
+"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|distill-decoder|sharpen-vqgan|train-judge`: the synthetic
+world."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ def cmd_toyworld_add_decoder(args: argparse.Namespace) -> int:
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     result = add_decoder(args.dir, args.steps, args.examples, args.tail_share, log=log)
     print(json.dumps(result["decoder_training"], indent=2))
+    return 0
+
+
+def cmd_toyworld_distill_decoder(args: argparse.Namespace) -> int:
+    """Distil a built toy-world set's decoder into a 1-2-step student (the decoder itself unchanged)."""
+    from wavbrivl.toyworld.student import add_student
+
+    result = add_student(args.dir, args.steps, args.pairs, log=lambda msg: print(msg, file=sys.stderr))
+    print(json.dumps(result["decoder_student"], indent=2))
     return 0
 
 
@@ -89,6 +99,11 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--examples", type=int, default=8000, help="world pictures to train on")
     p.add_argument("--tail-share", type=float, default=0.5, help="share from the quietest / loudest 6 dB")
     p.set_defaults(func=cmd_toyworld_add_decoder)
+    p = toy.add_parser("distill-decoder", help="distil a built set's decoder into a 1-2-step student and add it")
+    p.add_argument("--dir", default="wavbrivl/assets/toyworld")
+    p.add_argument("--steps", type=int, default=2500)
+    p.add_argument("--pairs", type=int, default=8192, help="pictures drawn by the full sampler to learn from")
+    p.set_defaults(func=cmd_toyworld_distill_decoder)
     p = toy.add_parser("sharpen-vqgan", help="train a built set's VQGAN decoder further (codes unchanged)")
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")
     p.add_argument("--steps", type=int, default=800)

@@ -119,6 +119,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> int:
     """Train a model set's decoder generator on shards (resumes from OUT when a decoder state is there)."""
     from wavbrivl.training.decoder import DecoderTrainConfig
     from wavbrivl.training.decoder_run import STATE_NAME, DecoderRunConfig, train_decoder_run
+    from wavbrivl.training.distill import DistillConfig
 
     state = Path(args.out) / STATE_NAME
     if state.is_file() and not args.resume:
@@ -141,6 +142,15 @@ def cmd_train_decoder(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         add_to_set=args.add_to_set,
         device=args.device,
+        distill=DistillConfig(
+            student_steps=args.student_steps,
+            guidance=args.guidance,
+            pairs=args.distill_pairs,
+            steps=args.distill_steps,
+            seed=args.seed,
+        )
+        if args.distill_steps
+        else None,  # fmt: skip
     )
     print(json.dumps(train_decoder_run(config)))
     return 0
@@ -260,6 +270,11 @@ def add_train_decoder_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["auto", "fp32"], default="auto", help="auto: bf16 autocast on GPUs")
     p.add_argument("--device", default=None)
+    p.add_argument("--distill-steps", type=int, default=0,
+                   help="then distil a 1-2-step student for this many steps (0: none)")  # fmt: skip
+    p.add_argument("--student-steps", type=int, choices=[1, 2], default=2, help="the student samples in this many")
+    p.add_argument("--distill-pairs", type=int, default=8192, help="pictures the full sampler draws to learn from")
+    p.add_argument("--guidance", type=float, default=4.0, help="the full sampler's guidance, built into the student")
     p.set_defaults(func=cmd_train_decoder)
 
 

@@ -86,6 +86,20 @@ def step_report(
     return GenerationStep(step, total, pixels.cpu(), similarity.tolist(), loss.tolist(), final)
 
 
+def student_notes(decoder: EmbeddingDecoder | None, config: GenerationConfig, given: set[str]) -> list[str]:
+    """A note when the user set the guidance and the decoder's distilled student (which has its own built in)
+    samples at these steps."""
+    if decoder is None or config.method != "decoder" or "guidance_scale" not in given:
+        return []
+    if decoder.sampler_for(config.sample_steps) is None:
+        return []
+    built_in, most = decoder.config.distilled_guidance, decoder.config.distilled_steps
+    return [
+        f"guidance_scale is built into the decoder's {most}-step sampler (distilled at {built_in:g}); ignored at "
+        f"{config.sample_steps} step(s): {most + 1} or more sampling steps run the full guided sampler"
+    ]
+
+
 @torch.no_grad()
 def sample_images(
     vqgan: VQGAN,

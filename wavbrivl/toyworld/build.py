@@ -22,12 +22,13 @@ from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.card import write_toyworld_card
 from wavbrivl.toyworld.evaluate import evaluate_text, evaluate_toyworld
 from wavbrivl.toyworld.negatives import negatives
-from wavbrivl.toyworld.train_decoder import decoder_examples, train_toy_decoder
+from wavbrivl.toyworld.train_decoder import decoder_examples, distill_toy_decoder, train_toy_decoder
 from wavbrivl.toyworld.train_image import train_image_tower
 from wavbrivl.toyworld.train_text import train_text_tower
 from wavbrivl.toyworld.train_vqgan import sharpen_decoder, train_vqgan
 from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.decoder import DecoderTrainConfig
+from wavbrivl.training.distill import DistillConfig
 from wavbrivl.training.embed_frames import embed_frames
 from wavbrivl.training.trainer import TrainConfig, train
 
@@ -54,8 +55,8 @@ GENERATION_DEFAULTS = {
     "augment": asdict(AugmentConfig()),
     # The set's decoder samples in one pass (the default method); the optimisation above stays one choice away.
     "method": "decoder",
-    "sample_steps": 10,  # 10 and 20 judge the same here; 10 is twice as fast
-    "guidance_scale": 4.0,
+    "sample_steps": 1,  # the distilled student's one step; 10 and more run the full guided sampler
+    "guidance_scale": 4.0,  # the full sampler's (10 and 20 steps judge the same); the student has it built in
 }
 
 
@@ -80,6 +81,8 @@ class ToyBuildConfig:
     decoder_steps: int = 6000
     decoder_examples: int = 8000
     decoder_tail_share: float = 0.5  # share of decoder pictures from the quietest / loudest 6 dB of the world
+    distill_steps: int = 2500  # the decoder's 1-2-step student (reflow on the full sampler's pairs)
+    distill_pairs: int = 8192
     evaluate: bool = True
     keep_work: bool = False
 
@@ -102,6 +105,8 @@ class ToyBuildConfig:
             text_steps=60,
             decoder_steps=100,
             decoder_examples=256,
+            distill_steps=40,
+            distill_pairs=256,
             evaluate=False,
         )
 
@@ -223,10 +228,15 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     t = time.perf_counter()
     pipe.decoder, result_rows = _train_decoder(pipe, config, log)
     timings["decoder"] = time.perf_counter() - t
+    log(f"decoder's student: {config.distill_steps} steps on {config.distill_pairs} of the full sampler's pictures")
+    t = time.perf_counter()
+    pipe.decoder, distill_rows = distil(pipe, config, log)
+    timings["decoder_student"] = time.perf_counter() - t
     _describe(pipe, config)
     pipe.save_pretrained(out)
     timings["total_build"] = time.perf_counter() - started
-    result = {"timings_s": timings, "training": last, "decoder_training": result_rows[-1], "config": asdict(config)}
+    result = {"timings_s": timings, "training": last, "decoder_training": result_rows[-1],
+              "decoder_student": distill_rows[-1], "config": asdict(config)}  # fmt: skip
     if config.evaluate:
         log("evaluating on held-out examples")
         t = time.perf_counter()
@@ -330,6 +340,15 @@ def _train_decoder(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple
     return train_toy_decoder(pipe, world, config.decoder_examples, train, config.decoder_tail_share, log=log)
 
 
+def distil(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple[EmbeddingDecoder, list[dict]]:
+    """The set's decoder with a 1-2-step student distilled from its full guided sampler, on world conditions."""
+    guidance = GENERATION_DEFAULTS["guidance_scale"]
+    distill = DistillConfig(steps=config.distill_steps, pairs=config.distill_pairs, guidance=guidance,
+                            seed=config.seed, log_every=max(config.distill_steps // 10, 1))  # fmt: skip
+    world = ToyWorld(config.seed)
+    return distill_toy_decoder(pipe, world, config.distill_pairs, distill, config.decoder_tail_share, log=log)
+
+
 def add_decoder(
     folder: str | Path, steps: int = 6000, examples: int = 8000, tail_share: float = 0.5, log=print
 ) -> dict:
@@ -344,11 +363,18 @@ def add_decoder(
     config = ToyBuildConfig(**{**result["config"], **overrides})
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
     t = time.perf_counter()
-    decoder, rows = _train_decoder(pipe, config, log)
+    pipe.decoder, rows = _train_decoder(pipe, config, log)
     result["timings_s"]["decoder"] = time.perf_counter() - t
+    t = time.perf_counter()
+    decoder, student_rows = distil(pipe, config, log)
+    result["timings_s"]["decoder_student"] = time.perf_counter() - t
+    result["decoder_student"] = student_rows[-1]
     save_component(decoder, folder / DECODER_DIR)
     index = json.loads((folder / "model_index.json").read_text())
-    note = "trained by `wavbrivl toyworld add-decoder` on world pictures' VQGAN latents (picture and sound embeddings)"
+    note = (
+        "trained by `wavbrivl toyworld add-decoder` on world pictures' VQGAN latents (picture and sound "
+        "embeddings), with a 1-2-step student distilled from its guided sampler"
+    )
     index["provenance"][DECODER_DIR] = asdict(Provenance(f"toyworld build (seed {config.seed})", True, note))
     index["generation"].update({k: GENERATION_DEFAULTS[k] for k in ("method", "sample_steps", "guidance_scale")})
     (folder / "model_index.json").write_text(json.dumps(index, indent=2))

@@ -26,6 +26,7 @@ from wavbrivl.loading.folders import save_component
 from wavbrivl.models.decoder import decoder_for
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.training.decoder import DecoderTrainConfig, DecoderTrainer, code_indices
+from wavbrivl.training.distill import DistillConfig, distill_decoder
 
 STATE_NAME = "decoder-state.pt"
 LOG_NAME = "decoder-log.jsonl"
@@ -44,6 +45,7 @@ class DecoderRunConfig:
     checkpoint_every: int = 500
     add_to_set: bool = False  # also save the decoder into the model set and make it the set's default method
     device: str | None = None
+    distill: DistillConfig | None = None  # then distil a 1-2-step student (on the first process, after training)
 
 
 def _frame_pixels(frames: list[Image.Image], side: int) -> torch.Tensor:
@@ -123,7 +125,12 @@ def train_decoder_run(config: DecoderRunConfig, log=print) -> dict:
                 atomic_save(trainer.state_dict(), state_path)
     result = {"step": trainer.step, "examples": len(tokens) * world, "out": str(out / DECODER_OUT)}
     if rank == 0:
-        averaged = trainer.averaged().cpu()
+        averaged = trainer.averaged()
+        if config.distill is not None:
+            log(f"distilling a {config.distill.student_steps}-step student: {config.distill.steps} steps")
+            averaged, rows = distill_decoder(averaged, conditions, config.distill, log=log)
+            result["student"] = rows[-1]
+        averaged = averaged.cpu()
         save_component(averaged, out / DECODER_OUT)
         (out / "decoder-run.json").write_text(json.dumps({**result, "config": dataclasses.asdict(config)}, indent=2))
         if config.add_to_set:
@@ -132,6 +139,9 @@ def train_decoder_run(config: DecoderRunConfig, log=print) -> dict:
             index = json.loads((folder / INDEX_NAME).read_text())
             note = f"trained by `wavbrivl train-decoder` on {len(shards)} shards"
             index.setdefault("provenance", {})[DECODER_DIR] = {"source": str(out), "trained": True, "note": note}
-            index.setdefault("generation", {})["method"] = "decoder"
+            generation = index.setdefault("generation", {})
+            generation["method"] = "decoder"
+            if config.distill is not None:  # one step of the student by default; the full sampler at 3 or more
+                generation.update(sample_steps=1, guidance_scale=config.distill.guidance)
             (folder / INDEX_NAME).write_text(json.dumps(index, indent=2))
     return result
