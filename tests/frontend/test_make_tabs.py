@@ -160,3 +160,13 @@ def test_bad_segment_lengths_are_said(served, client, sounds, seconds, said):
         )
     with pytest.raises(Exception, match="Record or upload a sound first"):
         client.predict(None, 0, 1.0, [], True, 3, *_settings(served[1]), api_name="/segments")
+
+
+def test_ranking_by_a_long_sound_points_to_the_segments(served, sounds, capsys):
+    """Rank embeds a sound as one; a sound longer than two seconds is told where each segment's matches are."""
+    demo = served[0]
+    rank = next(block.fn for block in demo.fns.values() if block.api_name == "rank")
+    rank(sounds["twice"], [], True, 0, "")
+    assert "twice.wav is 4.0 s long, ranked as one sound; the Segments tab ranks" in capsys.readouterr().out
+    rank(sounds["a"], [], True, 0, "")
+    assert "Segments tab" not in capsys.readouterr().out

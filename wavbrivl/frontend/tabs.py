@@ -32,6 +32,8 @@ from .notices import refused, sound_notice
 from .settings import cosine_table, follow_method, method_inputs, request_config, whole
 from .streaming import UNCHANGED, Inline, Throttle, streamed
 
+LONG_SOUND_SECONDS = 2.0  # Rank points a sound longer than this to the Segments tab
+
 
 @dataclass
 class Shared:
@@ -87,7 +89,12 @@ def _ranker(shared: Shared, gallery_files: list[str]):
             if text_query:
                 result = pipe.rank_text(text_query, embeds)
             else:
-                result = pipe.rank(shared.embed_sound(audio, float(volume_db)), embeds)
+                embedded = shared.embed_sound(audio, float(volume_db))
+                result = pipe.rank(embedded, embeds)
+                if embedded.clips[0].seconds > LONG_SOUND_SECONDS:  # one embedding for the whole: say where to look
+                    gr.Info(f"{embedded.clips[0].name} is {embedded.clips[0].seconds:.1f} s long, ranked as one "
+                            "sound; the Segments tab ranks these images by each segment and says which segment "
+                            "matched each image best.")  # fmt: skip
         except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
             raise user_error(err, audio, *paths) from None
         ranked = result.ranked(0)
