@@ -137,8 +137,10 @@ def run_request(
     shared: Shared, audio, request: Callable[[], GenerationRequest], show: Callable, labels: Callable | None = None
 ) -> Iterator:
     """The one streaming skeleton of Generate and the Volume study: make the checked request (pipe.prepare), say its
-    notes, run it, and yield what `show(request, step, n, images)` makes of each step, with the run's StepFrames (its
-    steps' pictures, for the film; `labels(request)` captions them); any refusal becomes the user's error."""
+    notes, run it, and yield what `show(request, step, n, images)` makes of each step, then the session's film state:
+    emptied at the first step, the run's StepFrames (its steps' pictures; `labels(request)` captions them) at the
+    final one, and left as it is between (on ZeroGPU each message is copied out of the GPU's process); any refusal
+    becomes the user's error."""
     try:
         checked = request()
         shared.tell(checked.notes)
@@ -146,7 +148,7 @@ def run_request(
         for n, step in enumerate(shared.pipe.generate(checked)):
             images = step.images
             frames.add(images, step.final)
-            yield *show(checked, step, n, images), frames
+            yield *show(checked, step, n, images), frames if step.final else None if n == 0 else gr.skip()
     except Exception as err:  # noqa: BLE001 - shown to the user, the server keeps running
         raise user_error(err, audio) from None
 
