@@ -7,7 +7,7 @@ import itertools
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import gradio as gr
@@ -50,10 +50,11 @@ class StepFrames:
         """The pixels kept."""
         return sum(p.width * p.height for *_, pictures in self.steps for p in pictures)
 
-    def frames(self) -> list[Image.Image]:
-        """One frame per kept step: its pictures side by side, captioned when there are several."""
+    def frames(self) -> Iterator[Image.Image]:
+        """One frame per kept step, made as the writer takes it: its pictures side by side, captioned when there
+        are several."""
         labels = self.labels if self.labels and len(self.labels) > 1 else None
-        return [compose_frame(pictures, labels) for *_, pictures in self.steps]
+        return (compose_frame(pictures, labels) for *_, pictures in self.steps)
 
 
 def out_file(kind: str, suffix: str) -> Path:
