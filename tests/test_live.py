@@ -49,6 +49,26 @@ def test_the_window_keeps_the_last_seconds_of_16_khz_chunks(lengths, seconds):
     assert window.samples.dtype == np.float32
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    chunks=st.lists(st.tuples(st.integers(1, 6000), st.floats(0.0, 1.0)), min_size=1, max_size=15),
+    max_age=st.sampled_from([0.3, 1.5]),
+)
+def test_the_window_forgets_chunks_that_arrived_too_long_ago(chunks, max_age):
+    """Chunks arrive at increasing times (gaps: chunks the server skipped); the window holds the last second of the
+    chunks that arrived within max_age of the latest, in order, and its arrivals account for every sample."""
+    window, now, kept = RollingWindow(1.0, max_age), 0.0, []
+    for n, (length, gap) in enumerate(chunks):
+        now += gap
+        chunk = np.full(length, n / 100, np.float32)
+        window.append(SAMPLE_RATE, chunk, now=now)
+        kept = [(t, c) for t, c in kept if t >= now - max_age] + [(now, chunk)]
+        expected = np.concatenate([c for _, c in kept])[-SAMPLE_RATE:]
+        np.testing.assert_array_equal(window.samples, expected)
+        assert sum(count for _, count in window.arrivals) == len(window.samples)
+        assert all(t >= now - max_age for t, _ in window.arrivals)
+
+
 @settings(max_examples=25, deadline=None)
 @given(rate=st.sampled_from([8000, 22050, 44100, 48000]), chunks=st.integers(1, 30), stereo=st.booleans())
 def test_chunks_at_other_rates_are_resampled_to_16_khz_and_cropped(rate, chunks, stereo):

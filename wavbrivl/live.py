@@ -2,11 +2,16 @@
 
 A live page sends the sound in short chunks (a sample rate and int16 or float samples, mono or several channels).
 Each session keeps its own `LiveSession`: the window of the latest sound, the embedding its last picture was made
-from, and what each moment looked like. A picture is drawn only when the window's embedding has moved past
-MOVE_THRESHOLD (one minus the cosine) since the last picture, or the seed changed: a steady tone and silence cost no
-drawing. Measured on the offline default with 1 s windows of one toy sound at different offsets: moves of at most
-0.063 (up to 0.15 when a busy page's chunks arrive with gaps between them, and once up to 0.38 while a window fills
-from 0.5 s to 1 s); between classes at least 0.48; a window half one class and half another has moved about 0.33.
+from, and what each moment looked like. A server busy drawing hears only the latest of the chunks that arrived
+meanwhile, so the window also forgets chunks older than MAX_AGE_SECONDS: it stays the latest sound rather than the
+last second heard, which may span several seconds (simulated with one chunk in three heard: the picture followed a
+change of sound 0.8-1.4 s later rather than 1.4-2.9 s).
+
+A picture is drawn only when the window's embedding has moved past MOVE_THRESHOLD (one minus the cosine) since the
+last picture, or the seed changed: a steady tone and silence cost no drawing. Measured on the offline default with 1 s
+windows of one toy sound at different offsets: moves of at most 0.063 (up to 0.15 when a busy page's chunks arrive
+with gaps between them, and once up to 0.38 while a window fills from 0.5 s to 1 s); between classes at least 0.48;
+a window half one class and half another has moved about 0.33.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from wavbrivl.data.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, S
 from wavbrivl.errors import InputError
 
 WINDOW_SECONDS = 1.0  # the sounds the offline default was trained on are 1 s long
-MIN_WINDOW_SECONDS = 0.5  # a window is read once it holds this much (shorter ones move as they grow)
-MOVE_THRESHOLD = 0.2  # draw again when 1 - cosine to the last picture's embedding exceeds this
+MIN_WINDOW_SECONDS = 0.3  # a window is read once it holds this much
+MAX_AGE_SECONDS = 1.5  # the window holds only chunks that arrived this recently
+MOVE_THRESHOLD = 0.25  # draw again when 1 - cosine to the last picture's embedding exceeds this
 MAX_TIMELINE = 500  # entries a session keeps (a change per update for two minutes at four updates a second)
 THUMBNAIL = 32  # the timeline's pictures, in pixels
 
@@ -96,20 +102,26 @@ def peak_dbfs(samples: np.ndarray) -> float:
 
 @dataclass
 class RollingWindow:
-    """The last `seconds` of a stream at 16 kHz; chunks at another rate go through one streaming resampler."""
+    """The last `seconds` of a stream at 16 kHz, and of those only what arrived in the last `max_age` seconds (when
+    the caller says when each chunk arrived): a page whose chunks were skipped while the server was busy still gets
+    a window of the latest sound. Chunks at another rate go through one streaming resampler."""
 
     seconds: float = WINDOW_SECONDS
+    max_age: float = MAX_AGE_SECONDS
     samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     heard_seconds: float = 0.0  # everything appended so far, at the chunks' own rates
     rate: int = SAMPLE_RATE
+    arrivals: list[tuple[float, int]] = field(default_factory=list)  # (arrival, samples) of each chunk in the window
     _resampler: soxr.ResampleStream | None = field(default=None, repr=False)
 
-    def append(self, rate: int, data: np.ndarray) -> np.ndarray:
-        """Add one chunk (at `rate`); returns it at 16 kHz. The window keeps only its last `seconds`."""
+    def append(self, rate: int, data: np.ndarray, now: float | None = None) -> np.ndarray:
+        """Add one chunk (at `rate`, arrived at `now` seconds on any steady clock; None: age unknown, kept by length
+        alone); returns it at 16 kHz. The window keeps its last `seconds`, of what arrived within `max_age`."""
         rate = int(rate)
         if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
             raise InputError(f"a chunk of the sound at {rate} Hz; expected {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz")
         samples = chunk_samples(data)
+        self.heard_seconds += len(samples) / rate
         if rate != self.rate or (rate != SAMPLE_RATE and self._resampler is None):
             self.rate = rate  # a new rate (another microphone): a fresh resampler, the window kept
             self._resampler = (
@@ -117,10 +129,21 @@ class RollingWindow:
             )
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples)
-        self.heard_seconds += len(data) / rate
-        keep = int(round(self.seconds * SAMPLE_RATE))
-        self.samples = np.concatenate([self.samples, samples])[-keep:].astype(np.float32, copy=False)
+        self.arrivals.append((math.inf if now is None else now, len(samples)))
+        drop = sum(n for t, n in self.arrivals if now is not None and t < now - self.max_age)
+        self.arrivals = [(t, n) for t, n in self.arrivals if now is None or t >= now - self.max_age]
+        window = np.concatenate([self.samples[drop:], samples])
+        self._crop(window, int(round(self.seconds * SAMPLE_RATE)))
         return samples
+
+    def _crop(self, window: np.ndarray, keep: int) -> None:
+        """Keep the last `keep` samples, and the arrivals of the chunks they come from."""
+        self.samples = window[-keep:].astype(np.float32, copy=False) if len(window) > keep else window
+        extra = sum(n for _, n in self.arrivals) - len(self.samples)
+        while extra > 0 and self.arrivals:
+            t, n = self.arrivals[0]
+            self.arrivals[0:1] = [(t, n - extra)] if n > extra else []
+            extra -= min(n, extra)
 
     @property
     def ready(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ def _labels_text(names: list[str], scores: list[float]) -> str:
     if not names:
         return "No text tower in this set: no zero-shot labels."
     order = sorted(range(len(names)), key=lambda i: -scores[i])
-    return " · ".join(f"**{names[i]}** {scores[i]:+.3f}" if n == 0 else f"{names[i]} {scores[i]:+.3f}"
+    return " · ".join(f"**{names[i]}** {scores[i]:+.2f}" if n == 0 else f"{names[i]} {scores[i]:+.2f}"
                       for n, i in enumerate(order))  # fmt: skip
 
 
@@ -131,6 +132,14 @@ def _matches(session: LiveSession, files: list[str], scores: list[float]):
     return [(files[i], f"{Path(files[i]).stem} {scores[i]:+.3f}") for i in top]
 
 
+def _changed(session: LiveSession, output: str, value: str):
+    """The value, or UNCHANGED when the page shows it already (each changed output costs the page a render)."""
+    if session.shown.get(output) == value:
+        return UNCHANGED
+    session.shown[output] = value
+    return value
+
+
 def _timeline(session: LiveSession) -> list:
     return [(Inline(m.thumbnail or BLANK), m.caption) for m in session.timeline]
 
@@ -143,10 +152,10 @@ def _on_model_thread(pipe: Any) -> Callable:
     return lambda fn, *args: fn(*args)
 
 
-def live_handler(shared: Shared, models: LiveModels) -> Callable:
+def live_handler(shared: Shared, models: LiveModels, clock: Callable[[], float] = time.monotonic) -> Callable:
     """The stream's handler: (chunk, session, volume, seed) -> level, matches, labels, picture, status, timeline,
     session. A chunk is the page's WAV file (its header's size may be stale: wav_chunk) or (rate, samples); a session
-    starts as None."""
+    starts as None. `clock` times the chunks' arrival (the window keeps only the latest: RollingWindow)."""
     run = _on_model_thread(shared.pipe)
 
     def live(chunk, session: LiveSession | None, volume_db, seed):
@@ -156,19 +165,19 @@ def live_handler(shared: Shared, models: LiveModels) -> Callable:
         if chunk is None:
             return UNCHANGED, UNCHANGED, UNCHANGED, UNCHANGED, UNCHANGED, UNCHANGED, session
         try:
-            return _update(shared, models, run, session, chunk, float(volume_db or 0.0), int(seed or 0))
+            chunk = wav_chunk(Path(chunk).read_bytes()) if isinstance(chunk, (str, Path)) else chunk
+            session.window.append(*chunk, now=clock())
+            return _update(shared, models, run, session, float(volume_db or 0.0), int(seed or 0))
         except WavBriVLError as err:  # a bad chunk or setting: said, and the recording goes on
             return UNCHANGED, UNCHANGED, UNCHANGED, UNCHANGED, f"⚠️ {err}", UNCHANGED, session
 
     return live
 
 
-def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSession, chunk, volume_db: float,
+def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSession, volume_db: float,
             seed: int) -> tuple:  # fmt: skip
-    """One update: the chunk into the window, then the level, labels, matches, maybe a picture, and the timeline."""
-    rate, data = wav_chunk(Path(chunk).read_bytes()) if isinstance(chunk, (str, Path)) else chunk
+    """One update of a window with a new chunk: the level, labels, matches, maybe a picture, and the timeline."""
     window = session.window
-    window.append(rate, data)
     session.updates += 1
     gain = db_to_gain(volume_db)
     db = peak_dbfs(window.samples * np.float32(gain))
@@ -177,6 +186,7 @@ def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSess
     if session.silent(gain):  # nothing to embed: the picture stays and nothing is computed
         grown = session.note("silence") if window.ready else False
         status = head + ("silence: the picture stays" if window.ready else "listening")
+        level = _changed(session, "level", level)
         return level, UNCHANGED, UNCHANGED, UNCHANGED, status, _timeline(session) if grown else UNCHANGED, session
     clip = load_audio((SAMPLE_RATE, window.samples), name="microphone")
     embedded = models.embed(clip, volume_db)
@@ -185,8 +195,8 @@ def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSess
     verdict = run(novelty.check, embedded)[0] if novelty is not None else None
     best = max(range(len(models.names)), key=lambda i: reading.class_scores[i]) if models.names else None
     label = models.names[best] if best is not None else "sound"
-    if verdict is not None and not verdict.known:
-        label = f"unknown (nearest {verdict.nearest})"
+    if verdict is not None and not verdict.known:  # the status says why
+        label += "?"
     picture = None
     if reading.draw:
         last = session.drawn
@@ -201,7 +211,8 @@ def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSess
     grown = session.note(label, picture)
     matches = _matches(session, models.gallery_files, reading.gallery_scores)
     shown = Inline(picture) if picture is not None else UNCHANGED
-    labels = _labels_text(models.names, reading.class_scores)
+    labels = _changed(session, "labels", _labels_text(models.names, reading.class_scores))
+    level = _changed(session, "level", level)
     return level, matches, labels, shown, status, _timeline(session) if grown else UNCHANGED, session
 
 
@@ -212,9 +223,10 @@ def live_tab(shared: Shared, gallery_files: list[str]) -> None:
     with gr.Tab("Live"):
         shared.notice()
         gr.Markdown(
-            f"Play a sound to the microphone: every {STREAM_EVERY:g} s the last {WINDOW_SECONDS:g} s are embedded "
-            f"and matched; a new picture is drawn only when the sound has moved (cosine distance over "
-            f"{MOVE_THRESHOLD:g}) since the last one. The Volume slider above and the seed apply as it plays; a "
+            f"Play a sound to the microphone. The page sends it in {STREAM_EVERY:g} s chunks; each update embeds "
+            f"the last {WINDOW_SECONDS:g} s heard and matches it, and draws a new picture only when the sound has "
+            f"moved (cosine distance over {MOVE_THRESHOLD:g}) since the last one. Of the chunks that arrive while a "
+            "picture is drawn, only the latest is heard. The Volume slider above and the seed apply as it plays; a "
             f"recording lasts at most {TIME_LIMIT} s."
         )
         with gr.Row():
@@ -226,12 +238,13 @@ def live_tab(shared: Shared, gallery_files: list[str]) -> None:
         status = streamed(gr.Markdown(elem_id="live-status"))
         with gr.Row():
             picture = streamed(gr.Image(label="Picture", format="png", height=256, elem_id="live-picture",
-                                        elem_classes=["pixelated"], scale=1))  # fmt: skip
+                                        elem_classes=["pixelated", "large-picture"], scale=1))  # fmt: skip
             with gr.Column(scale=2):
                 labels = streamed(gr.Markdown(elem_id="live-labels"))
                 matches = streamed(gr.Gallery(label="Best matches in the example gallery", columns=TOP_MATCHES,
                                               height=180, elem_id="live-matches"))  # fmt: skip
-        timeline = streamed(gr.Gallery(label="Timeline", columns=12, height="auto", format="png",
+        timeline = streamed(gr.Gallery(label="Timeline (a '?': a sound this set does not know)", columns=10, height=200,
+                                       format="png", object_fit="contain",
                                        elem_id="live-timeline", elem_classes=["pixelated"]))  # fmt: skip
         session = gr.State(None)
         mic.start_recording(lambda: (None, []), None, [session, timeline], queue=False, api_name=False)
