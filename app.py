@@ -1,5 +1,5 @@
 """WavBriVL Gradio app: a thin view over WavBriVLPipeline (rank, generate step by step, compare volumes, blend,
-long sounds segment by segment).
+long sounds segment by segment, a microphone followed live).
 
 The page is built by wavbrivl.frontend (shared helpers in common, one builder per tab in tabs, the page in blocks);
 this file sets the environment, imports `spaces` before torch (ZeroGPU), and starts the server.
