@@ -11,8 +11,8 @@ import numpy as np
 import psutil
 import pytest
 import soxr
-import torch
 
+from wavbrivl import load_audio
 from wavbrivl.frontend.live import LiveModels, live_handler
 from wavbrivl.frontend.model_thread import OnModelThread
 from wavbrivl.frontend.streaming import UNCHANGED, Inline
@@ -158,4 +158,23 @@ def test_five_sessions_at_once_keep_apart_with_flat_memory(handler):
             assert labels.index(CLASSES[first].name) < labels.index(CLASSES[second].name), labels
             assert _is(session.drawn.picture, second), n
     assert rss[2] - rss[0] < 30, rss  # MiB: later rounds of the same work hold no more
-    assert torch.get_num_threads() >= 1
+
+
+def test_the_scores_are_the_pipelines_own_and_the_cpu_copy_embeds_alike(toy_pipeline):
+    """The labels and matches score as Classify and Rank do; the audio tower's CPU copy (ZeroGPU's) embeds alike."""
+    from wavbrivl.live import read_window
+
+    pipe = OnModelThread(toy_pipeline)
+    sound = (16000, switching_sound(FIRST, FIRST, 1.0))
+    models, twin = LiveModels(pipe, GALLERY), LiveModels(pipe, GALLERY, twin=True)
+    embedded = models.embed(load_audio(sound, name="microphone"), -6.0)
+    np.testing.assert_allclose(embedded.embeddings, pipe.embed_audio(sound, -6.0).embeddings, atol=1e-6)
+    copied = twin.embed(load_audio(sound, name="microphone"), -6.0)
+    np.testing.assert_allclose(copied.embeddings, embedded.embeddings, atol=1e-5)
+    assert copied.volumes[0].gain_db == -6.0 and twin.twin is not None and models.twin is None
+    reading = read_window(embedded.embeddings[0], *models.references(), None, 0)
+    names = [c.name for c in CLASSES]
+    expected = pipe.zero_shot(embedded.embeddings, names).scores[0]
+    np.testing.assert_allclose(reading.class_scores, expected.numpy(), atol=1e-5)
+    ranked = pipe.rank(embedded, GALLERY).scores[0]
+    np.testing.assert_allclose(reading.gallery_scores, ranked.numpy(), atol=1e-5)
