@@ -163,6 +163,19 @@ def _describe(pipe: WavBriVLPipeline, config: ToyBuildConfig) -> None:
     pipe.class_names = [c.name for c in CLASSES]
 
 
+def _decoder_stage(pipe: WavBriVLPipeline, config: ToyBuildConfig, timings: dict, log) -> tuple[list, list]:
+    """Train the set's decoder, then its 1-2-step student, into pipe.decoder; returns both training logs."""
+    log(f"[6/6] decoder: {config.decoder_steps} steps on {config.decoder_examples} pictures' VQGAN latents")
+    t = time.perf_counter()
+    pipe.decoder, rows = _train_decoder(pipe, config, log)
+    timings["decoder"] = time.perf_counter() - t
+    log(f"decoder's student: {config.distill_steps} steps on {config.distill_pairs} of the full sampler's pictures")
+    t = time.perf_counter()
+    pipe.decoder, distill_rows = distil(pipe, config, log)
+    timings["decoder_student"] = time.perf_counter() - t
+    return rows, distill_rows
+
+
 def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
     """Build, save and (unless quick) measure the toy model set; returns timings and metrics."""
     from wavbrivl.pipeline import WavBriVLPipeline
@@ -224,14 +237,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
 
     pipe = WavBriVLPipeline.from_pretrained(work / "run", device="cpu")
     pipe.text_tower = text
-    log(f"[6/6] decoder: {config.decoder_steps} steps on {config.decoder_examples} pictures' VQGAN latents")
-    t = time.perf_counter()
-    pipe.decoder, result_rows = _train_decoder(pipe, config, log)
-    timings["decoder"] = time.perf_counter() - t
-    log(f"decoder's student: {config.distill_steps} steps on {config.distill_pairs} of the full sampler's pictures")
-    t = time.perf_counter()
-    pipe.decoder, distill_rows = distil(pipe, config, log)
-    timings["decoder_student"] = time.perf_counter() - t
+    result_rows, distill_rows = _decoder_stage(pipe, config, timings, log)
     _describe(pipe, config)
     pipe.save_pretrained(out)
     timings["total_build"] = time.perf_counter() - started

@@ -94,7 +94,8 @@ def distill_decoder(
     config: DistillConfig,
     log: Callable[[str], None] = print,
 ) -> tuple[EmbeddingDecoder, list[dict]]:
-    """The teacher with a distilled student inside (EMA weights), and the training log rows.
+    """The teacher with a distilled student inside (EMA weights), and the training log rows. The student starts
+    from the teacher's weights, or from its own when the teacher has one already.
 
     conditions (N, D) or (N, K, D): the embeddings to draw pairs for (one of the K picked per pair); N is cycled
     or cut to config.pairs."""
@@ -108,8 +109,8 @@ def distill_decoder(
     teacher = teacher.eval()
     noise, clean = teacher_pairs(teacher, picked, config, log)
     device = next(teacher.parameters()).device
-    student = copy.deepcopy(teacher).requires_grad_(True)
-    student.student = None
+    student = copy.deepcopy(teacher.student if teacher.student is not None else teacher).requires_grad_(True)
+    student.student = None  # a decoder that has a student already: its training goes on from there
     student.config = replace(teacher.config, distilled_steps=0)
     ema = EMAModel(student.parameters(), decay=config.ema_decay, use_ema_warmup=False)
     optimizer = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=0.0)
