@@ -69,7 +69,12 @@ def picture_class(src: str) -> int | None:
     """The toy class a data: URL picture shows (by pixels), or None when it shows none."""
     if not src.startswith("data:image"):
         return None
-    verdict = judge(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    return image_class(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
+def image_class(picture: Image.Image) -> int | None:
+    """The toy class a picture shows (by pixels: shape and colour), or None when it shows none."""
+    verdict = judge(picture)
     for label, toy in enumerate(CLASSES):
         if verdict.shape == toy.shape and verdict.colour == class_colour_index(label):
             return label
