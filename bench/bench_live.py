@@ -1,7 +1,10 @@
 """The Live tab in Chromium with its fake microphone, on the offline default served by `app.py` in a process of its
 own: updates per second (bar: at least 2) and seconds from each change of class in the sound to the new class's
-picture on the page (bar: at most 1 s); then five pages recording at once for 60 s, with the server's resident
-memory each second. Needs Debian's Chromium (see scripts/test.sh). One run, one machine.
+picture on the page (bar: at most 1 s). Then five recordings at once for 60 s through the app's own Live handler in
+this process (each sends a 0.1 s chunk every 0.1 s of wall time, as a page does), with the app served and asked to
+classify a sound every 2 s meanwhile, and this process's resident memory each second: five Chromium pages would
+spend these two cores on drawing the pages rather than on the server. Needs Debian's Chromium (see scripts/test.sh).
+One run, one machine.
 
     python -m bench.bench_live [--seconds 24] [--sessions 5] [--load-seconds 60]
 """
