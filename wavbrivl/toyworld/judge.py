@@ -42,7 +42,7 @@ class Verdict:
         return self.overlaps.get(shape, 0.0)
 
 
-def _to_array(picture: Image.Image | np.ndarray | torch.Tensor) -> np.ndarray:
+def to_array(picture: Image.Image | np.ndarray | torch.Tensor) -> np.ndarray:
     """(H, W, 3) float array in [0, 1] from a PIL image, a uint8/float array, or a (3, H, W) tensor."""
     if isinstance(picture, Image.Image):
         return np.asarray(picture.convert("RGB"), dtype=np.float32) / 255
@@ -76,7 +76,7 @@ def templates() -> dict[str, np.ndarray]:
     out = {}
     for shape in SHAPES:
         cls = next(c for c in CLASSES if c.shape == shape)
-        out[shape] = silhouette(foreground(_to_array(draw_shape(cls, 0.9, (128.0, 128.0), 256))))
+        out[shape] = silhouette(foreground(to_array(draw_shape(cls, 0.9, (128.0, 128.0), 256))))
     return out
 
 
@@ -93,7 +93,7 @@ def palette() -> np.ndarray:
 
 def judge(picture: Image.Image | np.ndarray | torch.Tensor) -> Verdict:
     """Measure one picture: foreground area, its largest region's share, its colour and its shape."""
-    pixels = _to_array(picture)
+    pixels = to_array(picture)
     mask = foreground(pixels)
     if not mask.any():
         return Verdict(0.0, 0.0, 0.0, -1, "", {})
