@@ -50,6 +50,7 @@ from .tabs import Shared
 STREAM_EVERY = 0.1  # seconds of sound per chunk (Gradio 6.31's recorder sends 0.1 s chunks whatever is asked)
 TIME_LIMIT = 120  # seconds one recording streams before the page stops it
 LIVE_SESSIONS = 16  # recordings served at once (each holds its stream for the whole recording)
+SESSION_SECONDS = 600  # a session's window, picture and timeline are kept this long after its last update
 TOP_MATCHES = 3
 BLANK = Image.new("RGB", (THUMBNAIL, THUMBNAIL), BACKGROUND)  # the timeline's picture before the first one
 
@@ -246,7 +247,7 @@ def live_tab(shared: Shared, gallery_files: list[str]) -> None:
         timeline = streamed(gr.Gallery(label="Timeline (a '?': a sound this set does not know)", columns=10, height=200,
                                        format="png", object_fit="contain",
                                        elem_id="live-timeline", elem_classes=["pixelated"]))  # fmt: skip
-        session = gr.State(None)
+        session = gr.State(None, time_to_live=SESSION_SECONDS)  # a closed page's state goes, not after an hour
         mic.start_recording(lambda: (None, []), None, [session, timeline], queue=False, api_name=False)
         mic.stream(live, [mic, session, shared.volume, seed],
                    [level, matches, labels, picture, status, timeline, session], stream_every=STREAM_EVERY,
