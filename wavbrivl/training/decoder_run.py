@@ -141,7 +141,7 @@ def train_decoder_run(config: DecoderRunConfig, log=print) -> dict:
             index.setdefault("provenance", {})[DECODER_DIR] = {"source": str(out), "trained": True, "note": note}
             generation = index.setdefault("generation", {})
             generation["method"] = "decoder"
-            if config.distill is not None:  # one step of the student by default; the full sampler at 3 or more
-                generation.update(sample_steps=1, guidance_scale=config.distill.guidance)
+            if config.distill is not None:  # the student by default; more sampling steps run the full sampler
+                generation.update(sample_steps=config.distill.student_steps, guidance_scale=config.distill.guidance)
             (folder / INDEX_NAME).write_text(json.dumps(index, indent=2))
     return result
