@@ -39,7 +39,7 @@ from tests.frontend.test_browser_live import (
     switches,
     switching_wav,
 )
-from tests.frontend.test_live import RATE, switching_sound
+from tests.frontend.test_live import RATE, page_chunks, switching_sound
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,6 +151,26 @@ def paced_session(live, sound: np.ndarray, seconds: float, seed: int, out: dict)
                timeline=len(session.timeline), heard=session.window.heard_seconds)  # fmt: skip
 
 
+def handler_costs(pipe, updates: int = 20) -> tuple[float, float]:
+    """Median seconds of one Live update in this process with no new picture and with one (a new seed each time)."""
+    from wavbrivl.frontend.live import LiveModels, live_handler
+    from wavbrivl.frontend.model_thread import OnModelThread
+    from wavbrivl.frontend.tabs import Shared
+
+    pipe = OnModelThread(pipe)
+    shared = Shared(pipe, None, None, 30, {}, pipe.generation_config(), "")
+    live = live_handler(shared, LiveModels(pipe, []), clock=lambda: 0.0)
+    chunks = page_chunks(switching_sound(FIRST, FIRST, HALF), 0.1)
+    session, kept, drawn = None, [], []
+    for n, chunk in enumerate(chunks[: 2 * updates + 10]):
+        seed = 0 if n < updates + 10 else n  # a steady tone, then a new seed at every update
+        began = time.perf_counter()
+        *_, session = live(chunk, session, 0, seed)
+        if n >= 10:  # the window full
+            (kept if n < updates + 10 else drawn).append(time.perf_counter() - began)
+    return statistics.median(kept), statistics.median(drawn)
+
+
 def load_run(sessions: int, seconds: float) -> None:
     """`sessions` recordings at once for `seconds` through the app's own Live handler, in this process, with the app
     served meanwhile and asked to classify a sound every 2 s; this process's resident memory each second."""
@@ -165,6 +185,8 @@ def load_run(sessions: int, seconds: float) -> None:
     demo.queue(default_concurrency_limit=4, max_size=64).launch(server_name="127.0.0.1", server_port=None,
                                                                 prevent_thread_lock=True, quiet=True)  # fmt: skip
     live = next(f.fn for f in demo.fns.values() if f.api_name == "live")
+    kept, drawn = handler_costs(pipe)
+    print(f"one update in this process, alone: {kept * 1000:.0f} ms keeping the picture, {drawn:.2f} s drawing one")
     client, wav = Client(demo.local_url, verbose=False), str(ROOT / "assets" / "examples" / "red-circle_-12dB.wav")
     process, rss, answers, results = psutil.Process(), [], [], [{} for _ in range(sessions)]
     pairs = [(FIRST, SECOND)] * sessions

@@ -161,6 +161,11 @@ def test_read_window_scores_like_the_pipeline_and_decides():
     again = read_window(embedding, classes, gallery, Drawn(embedding, 0, PICTURE, "x"), 0)
     assert not again.draw and again.move == pytest.approx(0, abs=1e-6)
     assert read_window(embedding, torch.zeros(8, 0), torch.zeros(0, 8), None, 0).gallery_scores == []
+    newest = torch.nn.functional.normalize(torch.randn(8), dim=0)  # the picture follows the window's newest part
+    followed = read_window(embedding, classes, gallery, Drawn(embedding, 0, PICTURE, "x"), 0, follow=newest)
+    assert torch.equal(followed.embedding, newest) and followed.move == pytest.approx(cosine_move(embedding, newest))
+    np.testing.assert_allclose(followed.class_scores, reading.class_scores)  # the labels read the whole window
+    assert followed.draw == (cosine_move(embedding, newest) > MOVE_THRESHOLD)
 
 
 def test_each_session_keeps_its_own_state():

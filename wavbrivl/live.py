@@ -7,11 +7,13 @@ meanwhile, so the window also forgets chunks older than MAX_AGE_SECONDS: it stay
 last second heard, which may span several seconds (simulated with one chunk in three heard: the picture followed a
 change of sound 0.8-1.4 s later rather than 1.4-2.9 s).
 
-A picture is drawn only when the window's embedding has moved past MOVE_THRESHOLD (one minus the cosine) since the
-last picture, or the seed changed: a steady tone and silence cost no drawing. Measured on the offline default with 1 s
-windows of one toy sound at different offsets: moves of at most 0.063 (up to 0.15 when a busy page's chunks arrive
-with gaps between them, and once up to 0.38 while a window fills from 0.5 s to 1 s); between classes at least 0.48;
-a window half one class and half another has moved about 0.33.
+The labels, the matches and the novelty check read the whole window; the picture follows its newest
+PICTURE_SECONDS. It is drawn from them, and drawn again only when their embedding has moved past MOVE_THRESHOLD (one
+minus the cosine) since the last picture, or the seed changed: a steady tone and silence cost no drawing. Measured on
+the offline default, 0.5 s windows of one toy sound at different offsets moved at most 0.16 (1 s windows: 0.063),
+windows of two different sounds at least 0.48. Simulated with 0.1 s chunks and six changes of class, the first
+picture of the new class (judged by zero-shot) came 0.3-0.5 s after a change following the newest 0.5 s, 0.4-1.3 s
+following the whole second, with no picture during a steady tone either way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from wavbrivl.errors import InputError
 WINDOW_SECONDS = 1.0  # the sounds the offline default was trained on are 1 s long
 MIN_WINDOW_SECONDS = 0.3  # a window is read once it holds this much
 MAX_AGE_SECONDS = 1.5  # the window holds only chunks that arrived this recently
+PICTURE_SECONDS = 0.5  # the picture follows the window's newest half second (drawn from it, moves measured on it)
 MOVE_THRESHOLD = 0.25  # draw again when 1 - cosine to the last picture's embedding exceeds this
 MAX_TIMELINE = 500  # entries a session keeps (a change per update for two minutes at four updates a second)
 THUMBNAIL = 32  # the timeline's pictures, in pixels
@@ -177,7 +180,7 @@ class Reading:
     """What one window's embedding says: its scores against the class names and the gallery, how far it moved
     since the last picture (None before the first), and whether to draw a new one."""
 
-    embedding: torch.Tensor
+    embedding: torch.Tensor  # the one the picture follows (kept with a new picture, to measure the next move)
     class_scores: list[float]
     gallery_scores: list[float]
     move: float | None
@@ -191,14 +194,17 @@ def read_window(
     last: Drawn | None,
     seed: int,
     threshold: float = MOVE_THRESHOLD,
+    follow: torch.Tensor | None = None,
 ) -> Reading:
     """Score a window's (D,) embedding against (D, C) class directions and (G, D) gallery embeddings (cosines, as
-    the pipeline's zero_shot and rank score them), and decide whether it needs a new picture (`should_draw`)."""
+    the pipeline's zero_shot and rank score them), and decide whether it needs a new picture (`should_draw`) by the
+    embedding the picture follows: `follow` (the window's newest part), else the window's own."""
     embedding = embedding.detach().float().cpu().flatten()
+    followed = follow.detach().float().cpu().flatten() if follow is not None else embedding
     gallery_scores = (gallery.float() @ embedding).tolist() if len(gallery) else []
-    move = cosine_move(last.embedding, embedding) if last is not None else None
-    draw = should_draw(last, embedding, seed, threshold)
-    return Reading(embedding, (embedding @ classes.float()).tolist(), gallery_scores, move, draw)
+    move = cosine_move(last.embedding, followed) if last is not None else None
+    draw = should_draw(last, followed, seed, threshold)
+    return Reading(followed, (embedding @ classes.float()).tolist(), gallery_scores, move, draw)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from wavbrivl.generation.config import MAX_SEED, check_seed
 from wavbrivl.hosting import SHORT_CALL_SECONDS, gpu, on_zero_gpu
 from wavbrivl.live import (
     MOVE_THRESHOLD,
+    PICTURE_SECONDS,
     THUMBNAIL,
     WINDOW_SECONDS,
     LiveSession,
@@ -191,7 +192,10 @@ def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSess
         return level, UNCHANGED, UNCHANGED, UNCHANGED, status, _timeline(session) if grown else UNCHANGED, session
     clip = load_audio((SAMPLE_RATE, window.samples), name="microphone")
     embedded = models.embed(clip, volume_db)
-    reading = run(read_window, embedded.embeddings[0], *models.references(), session.drawn, seed)
+    newest = load_audio((SAMPLE_RATE, window.samples[-int(PICTURE_SECONDS * SAMPLE_RATE) :]), name="microphone")
+    follow = models.embed(newest, volume_db).embeddings[0] if len(newest.waveform) < len(clip.waveform) else None
+    reading = run(read_window, embedded.embeddings[0], *models.references(), session.drawn, seed, MOVE_THRESHOLD,
+                  follow)  # fmt: skip
     novelty = shared.pipe.novelty
     verdict = run(novelty.check, embedded)[0] if novelty is not None else None
     best = max(range(len(models.names)), key=lambda i: reading.class_scores[i]) if models.names else None
@@ -201,7 +205,7 @@ def _update(shared: Shared, models: LiveModels, run: Callable, session: LiveSess
     picture = None
     if reading.draw:
         last = session.drawn
-        picture = models.picture_call(clip, volume_db, seed)
+        picture = models.picture_call(newest, volume_db, seed)
         session.drew(reading.embedding, seed, picture, label)
         why = "first picture" if last is None else ("new seed" if last.seed != seed else f"moved {reading.move:.2f}")
         status = head + f"picture {session.pictures} drawn ({why})"
@@ -225,8 +229,9 @@ def live_tab(shared: Shared, gallery_files: list[str]) -> None:
         shared.notice()
         gr.Markdown(
             f"Play a sound to the microphone. The page sends it in {STREAM_EVERY:g} s chunks; each update embeds "
-            f"the last {WINDOW_SECONDS:g} s heard and matches it, and draws a new picture only when the sound has "
-            f"moved (cosine distance over {MOVE_THRESHOLD:g}) since the last one. Of the chunks that arrive while a "
+            f"the last {WINDOW_SECONDS:g} s heard for the labels and matches, and draws a new picture of the newest "
+            f"{PICTURE_SECONDS:g} s only when they have moved (cosine distance over {MOVE_THRESHOLD:g}) since the "
+            "last picture. Of the chunks that arrive while a "
             "picture is drawn, only the latest is heard. The Volume slider above and the seed apply as it plays; a "
             f"recording lasts at most {TIME_LIMIT} s."
         )
