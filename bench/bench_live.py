@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import numpy as np
@@ -41,6 +42,9 @@ from tests.frontend.test_browser_live import (
 )
 from tests.frontend.test_live import RATE, page_chunks, switching_sound
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,6 +52,7 @@ def busy_share(seconds: float = 3.0) -> float:
     """The share of the machine's CPU time that was busy over `seconds` (with this benchmark idle: other jobs')."""
 
     def read() -> tuple[int, int]:
+        """All and idle jiffies so far."""
         values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         return sum(values), values[3] + values[4]  # all, idle + iowait
 
@@ -88,7 +93,7 @@ def summary(started: float | None, updates: list, pictures: list) -> dict:
             "switches": switches(started, updates, pictures), "pictures": len(pictures)}  # fmt: skip
 
 
-def open_page(browser, url: str):
+def open_page(browser: Browser, url: str) -> Page:
     """A fresh page of the app, in a browser context of its own (its own session, as another visitor's)."""
     page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
     page.goto(url)
@@ -228,6 +233,7 @@ def load_run(sessions: int, seconds: float) -> None:
 
 
 def main() -> None:
+    """Run the one-page Chromium figures, then the five recordings."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=24.0, help="the one page's recording")
     parser.add_argument("--sessions", type=int, default=5)

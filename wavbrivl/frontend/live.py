@@ -104,11 +104,13 @@ def _gpu_calls(models: LiveModels) -> tuple[Callable, Callable]:
     """The two calls that may use the GPU, each declared short (ZeroGPU's decorator)."""
 
     @gpu(SHORT_CALL_SECONDS)
-    def live_references():
+    def live_references() -> tuple[torch.Tensor, torch.Tensor]:
+        """The class names' and the gallery's embeddings, once (LiveModels.references)."""
         return models.make_references()
 
     @gpu(SHORT_CALL_SECONDS)
-    def live_picture(clip, volume_db, seed):
+    def live_picture(clip: AudioClip, volume_db: float, seed: int) -> Image.Image:
+        """One picture (LiveModels.draw)."""
         return models.draw(clip, volume_db, seed)
 
     return live_references, live_picture
@@ -160,7 +162,8 @@ def live_handler(shared: Shared, models: LiveModels, clock: Callable[[], float] 
     starts as None. `clock` times the chunks' arrival (the window keeps only the latest: RollingWindow)."""
     run = _on_model_thread(shared.pipe)
 
-    def live(chunk, session: LiveSession | None, volume_db, seed):
+    def live(chunk, session: LiveSession | None, volume_db, seed) -> tuple:
+        """One update of one recording (see live_handler)."""
         session = session if isinstance(session, LiveSession) else LiveSession()
         if shared.refusal:  # the page builds the recorder off; a chunk through the API gets the reason
             return UNCHANGED, UNCHANGED, UNCHANGED, UNCHANGED, sound_notice(shared.refusal), UNCHANGED, session
