@@ -23,6 +23,7 @@ from wavbrivl.loading.sources import model_choice, read_settings
 ROOT = Path(__file__).resolve().parents[1]
 GPU_HANDLERS = {"rank", "generate", "classify", "volume_study"}
 LIVE_GPU_CALLS = {"live_references", "live_picture"}  # the Live tab's short calls inside its stream (not endpoints)
+MAKE_GPU_CALLS = {"make_strip", "picture_at", "segments"}  # Blend's strip and one position, Segments' study
 
 
 def _front_matter() -> dict[str, str]:
@@ -91,7 +92,8 @@ def decorated(monkeypatch, tiny_pipeline):
 
 
 def test_every_gpu_handler_is_decorated(decorated):
-    assert set(decorated) == GPU_HANDLERS | LIVE_GPU_CALLS
+    assert set(decorated) == GPU_HANDLERS | LIVE_GPU_CALLS | MAKE_GPU_CALLS
+    assert all(callable(decorated[name]) for name in MAKE_GPU_CALLS)  # sized per request, like a generation
     assert decorated["rank"] == decorated["classify"] == hosting.SHORT_CALL_SECONDS
     assert decorated["live_picture"] == decorated["live_references"] == hosting.SHORT_CALL_SECONDS
 

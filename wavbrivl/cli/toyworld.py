@@ -1,5 +1,5 @@
-"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|distill-decoder|sharpen-vqgan|train-judge`: the synthetic
-world."""
+"""`wavbrivl toyworld build|evaluate|add-text|add-decoder|distill-decoder|sharpen-vqgan|train-judge`: the
+synthetic world."""
 
 from __future__ import annotations
 
@@ -42,16 +42,16 @@ def cmd_toyworld_add_decoder(args: argparse.Namespace) -> int:
 
 def cmd_toyworld_distill_decoder(args: argparse.Namespace) -> int:
     """Distil a built toy-world set's decoder into a 1-2-step student (the decoder itself unchanged)."""
-    from wavbrivl.toyworld.student import add_student
+    from wavbrivl.toyworld.revise import add_student
 
-    result = add_student(args.dir, args.steps, args.pairs, log=lambda msg: print(msg, file=sys.stderr))
+    result = add_student(args.dir, args.steps, args.pairs, args.seed, log=lambda msg: print(msg, file=sys.stderr))
     print(json.dumps(result["decoder_student"], indent=2))
     return 0
 
 
 def cmd_toyworld_sharpen_vqgan(args: argparse.Namespace) -> int:
     """Train a built toy-world set's VQGAN decoder further, its codes unchanged."""
-    from wavbrivl.toyworld.build import sharpen_vqgan
+    from wavbrivl.toyworld.revise import sharpen_vqgan
 
     result = sharpen_vqgan(args.dir, args.steps, args.examples, log=lambda msg: print(msg, file=sys.stderr))
     print(json.dumps({"seconds": result["timings_s"]["vqgan_sharpen"]}, indent=2))
@@ -103,6 +103,7 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--pairs", type=int, default=8192, help="pictures drawn by the full sampler to learn from")
+    p.add_argument("--seed", type=int, default=0, help="the pairs' noise; a set with a student goes on from it")
     p.set_defaults(func=cmd_toyworld_distill_decoder)
     p = toy.add_parser("sharpen-vqgan", help="train a built set's VQGAN decoder further (codes unchanged)")
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")

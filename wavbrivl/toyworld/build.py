@@ -55,7 +55,7 @@ GENERATION_DEFAULTS = {
     "augment": asdict(AugmentConfig()),
     # The set's decoder samples in one pass (the default method); the optimisation above stays one choice away.
     "method": "decoder",
-    "sample_steps": 1,  # the distilled student's one step; 10 and more run the full guided sampler
+    "sample_steps": 2,  # the distilled student's two steps (one misses small shapes); 3 or more: the full sampler
     "guidance_scale": 4.0,  # the full sampler's (10 and 20 steps judge the same); the student has it built in
 }
 
@@ -83,6 +83,7 @@ class ToyBuildConfig:
     decoder_tail_share: float = 0.5  # share of decoder pictures from the quietest / loudest 6 dB of the world
     distill_steps: int = 2500  # the decoder's 1-2-step student (reflow on the full sampler's pairs)
     distill_pairs: int = 8192
+    distill_seed: int = 0  # the noise of its pairs (a second run with another seed goes on from the first's student)
     evaluate: bool = True
     keep_work: bool = False
 
@@ -211,7 +212,7 @@ def build_toyworld(config: ToyBuildConfig, log=print) -> dict:
 
     log(f"[2/6] VQGAN: {config.vqgan_steps} steps")
     t = time.perf_counter()
-    vqgan = _sharpen(train_vqgan(pixels, config.vqgan_steps, seed=config.seed), config, log)
+    vqgan = refine_vqgan(train_vqgan(pixels, config.vqgan_steps, seed=config.seed), config, log)
     timings["vqgan"] = time.perf_counter() - t
 
     log("[3/6] shards and frame embeddings (wavbrivl embed-frames path)")
@@ -309,32 +310,13 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
     return result
 
 
-def _sharpen(vqgan: VQGAN, config: ToyBuildConfig, log=print) -> VQGAN:
+def refine_vqgan(vqgan: VQGAN, config: ToyBuildConfig, log=print) -> VQGAN:
     """Train the VQGAN's decoder further on the decoder generator's pictures, half of them from the tails: small
     shapes (quiet sounds) were drawn as blobs and stars by a decoder trained only with its encoder."""
     log(f"VQGAN decoder alone: {config.vqgan_sharpen_steps} steps on {config.vqgan_sharpen_examples} pictures")
     examples = decoder_examples(ToyWorld(config.seed), 0, config.vqgan_sharpen_examples, config.decoder_tail_share)
     pixels = torch.stack(pil_to_tensor([e.image for e in examples]))
     return sharpen_decoder(vqgan, pixels, config.vqgan_sharpen_steps, seed=config.seed)
-
-
-def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, log=print) -> dict:
-    """Train a built set's VQGAN decoder further (its codes unchanged, so its decoder generator still holds)."""
-    from wavbrivl.loading.folders import save_component
-    from wavbrivl.pipeline import WavBriVLPipeline
-
-    folder = Path(folder)
-    result = json.loads((folder / "build.json").read_text())
-    config = ToyBuildConfig(**{**result["config"], "vqgan_sharpen_steps": steps, "vqgan_sharpen_examples": examples})
-    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
-    t = time.perf_counter()
-    _sharpen(pipe.vqgan, config, log)
-    result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
-    save_component(pipe.vqgan, folder / "vqgan")
-    result["config"] = asdict(config)
-    (folder / "build.json").write_text(json.dumps(result, indent=2))
-    write_toyworld_card(folder, result)
-    return result
 
 
 def _train_decoder(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple[EmbeddingDecoder, list[dict]]:
@@ -350,7 +332,7 @@ def distil(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple[Embeddi
     """The set's decoder with a 1-2-step student distilled from its full guided sampler, on world conditions."""
     guidance = GENERATION_DEFAULTS["guidance_scale"]
     distill = DistillConfig(steps=config.distill_steps, pairs=config.distill_pairs, guidance=guidance,
-                            seed=config.seed, log_every=max(config.distill_steps // 10, 1))  # fmt: skip
+                            seed=config.distill_seed, log_every=max(config.distill_steps // 10, 1))  # fmt: skip
     world = ToyWorld(config.seed)
     return distill_toy_decoder(pipe, world, config.distill_pairs, distill, config.decoder_tail_share, log=log)
 

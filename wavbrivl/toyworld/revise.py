@@ -1,0 +1,61 @@
+"""Revising a built toy set in place: its VQGAN's decoder sharpened (codes unchanged, so the decoder generator still
+holds), or its decoder given a 1-2-step student (the decoder itself unchanged)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from wavbrivl.toyworld.build import GENERATION_DEFAULTS, ToyBuildConfig, distil, refine_vqgan
+from wavbrivl.toyworld.card import write_toyworld_card
+
+
+def _revised(folder: str | Path, **overrides) -> tuple[Path, dict, ToyBuildConfig]:
+    """The set's folder, its build record and its build config with overrides."""
+    folder = Path(folder)
+    result = json.loads((folder / "build.json").read_text())
+    return folder, result, replace(ToyBuildConfig(**result["config"]), **overrides)
+
+
+def _record(folder: Path, result: dict, config: ToyBuildConfig) -> dict:
+    result["config"] = asdict(config)
+    (folder / "build.json").write_text(json.dumps(result, indent=2))
+    write_toyworld_card(folder, result)
+    return result
+
+
+def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, log=print) -> dict:
+    """Train a built set's VQGAN decoder further (the build's VQGAN stage after training), its codes unchanged."""
+    from wavbrivl.loading.folders import save_component
+    from wavbrivl.pipeline import WavBriVLPipeline
+
+    folder, result, config = _revised(folder, vqgan_sharpen_steps=steps, vqgan_sharpen_examples=examples)
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    t = time.perf_counter()
+    refine_vqgan(pipe.vqgan, config, log)
+    result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
+    save_component(pipe.vqgan, folder / "vqgan")
+    return _record(folder, result, config)
+
+
+def add_student(folder: str | Path, steps: int = 2500, pairs: int = 8192, seed: int = 0, log=print) -> dict:
+    """Distil a built set's decoder (its weights kept) into a student, store both, and sample with it by default."""
+    from wavbrivl.loading.folders import save_component
+    from wavbrivl.loading.model_set import DECODER_DIR
+    from wavbrivl.pipeline import WavBriVLPipeline
+
+    folder, result, config = _revised(folder, distill_steps=steps, distill_pairs=pairs, distill_seed=seed)
+    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    if pipe.decoder is None:
+        raise FileNotFoundError(f"{folder} has no decoder to distil; run `wavbrivl toyworld add-decoder` first")
+    t = time.perf_counter()
+    decoder, rows = distil(pipe, config, log)
+    result["timings_s"]["decoder_student"] = time.perf_counter() - t
+    save_component(decoder, folder / DECODER_DIR)
+    index = json.loads((folder / "model_index.json").read_text())
+    index["generation"].update({k: GENERATION_DEFAULTS[k] for k in ("method", "sample_steps", "guidance_scale")})
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
+    result["decoder_student"] = rows[-1]
+    return _record(folder, result, config)
