@@ -178,3 +178,20 @@ def test_the_scores_are_the_pipelines_own_and_the_cpu_copy_embeds_alike(toy_pipe
     np.testing.assert_allclose(reading.class_scores, expected.numpy(), atol=1e-5)
     ranked = pipe.rank(embedded, GALLERY).scores[0]
     np.testing.assert_allclose(reading.gallery_scores, ranked.numpy(), atol=1e-5)
+
+
+def test_the_live_picture_is_drawn_by_the_decoders_student(toy_pipeline):
+    """The set's default is the full sampler (10 guided steps); the Live tab draws with its 2-step student."""
+    pipe, calls = toy_pipeline, {"teacher": 0, "student": 0}
+    assert pipe.generation_config().sample_steps > pipe.decoder.config.distilled_steps == 2
+    hooks = [
+        pipe.decoder.unet.register_forward_hook(lambda *_: calls.__setitem__("teacher", calls["teacher"] + 1)),
+        pipe.decoder.student.unet.register_forward_hook(lambda *_: calls.__setitem__("student", calls["student"] + 1)),
+    ]
+    try:
+        sound = (16000, ToyWorld(3).example(0, label=0, level_db=-17).audio)
+        picture = LiveModels(pipe, []).draw(load_audio(sound), 0.0, seed=0)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert calls == {"teacher": 0, "student": 2} and picture.size == (64, 64)

@@ -204,4 +204,4 @@ def test_shortened_build_learns(tmp_path):
     final = pipe.generate_final([(16000, e.audio) for e in held_out[:4]], 0.0, pipe.generation_config())
     assert final.pixels.shape[0] == 4  # the 100-step decoder is in the set and draws one picture per sound
     assert result["decoder_student"]["step"] == config.distill_steps and pipe.decoder.student is not None
-    assert pipe.decoder.sampler_for(pipe.generation_config().sample_steps) is pipe.decoder.student
+    assert pipe.decoder.sampler_for(2) is pipe.decoder.student and pipe.decoder.sampler_for(10) is None

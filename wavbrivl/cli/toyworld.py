@@ -44,7 +44,8 @@ def cmd_toyworld_distill_decoder(args: argparse.Namespace) -> int:
     """Distil a built toy-world set's decoder into a 1-2-step student (the decoder itself unchanged)."""
     from wavbrivl.toyworld.revise import add_student
 
-    result = add_student(args.dir, args.steps, args.pairs, args.seed, log=lambda msg: print(msg, file=sys.stderr))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    result = add_student(args.dir, args.steps, args.pairs, args.seed, args.tail_share, log=log)
     print(json.dumps(result["decoder_student"], indent=2))
     return 0
 
@@ -104,6 +105,7 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--pairs", type=int, default=8192, help="pictures drawn by the full sampler to learn from")
     p.add_argument("--seed", type=int, default=0, help="the pairs' noise; a set with a student goes on from it")
+    p.add_argument("--tail-share", type=float, default=None, help="pairs from the quietest / loudest 6 dB")
     p.set_defaults(func=cmd_toyworld_distill_decoder)
     p = toy.add_parser("sharpen-vqgan", help="train a built set's VQGAN decoder further (codes unchanged)")
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")

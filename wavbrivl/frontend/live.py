@@ -13,6 +13,7 @@ import copy
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,13 @@ class LiveModels:
         return classes, gallery
 
     def draw(self, clip: AudioClip, volume_db: float, seed: int) -> Image.Image:
-        """One picture for the window at the volume with the seed, by the set's default method and settings."""
-        request = self.pipe.prepare(clip, volume_db, self.pipe.generation_config(seed=seed))
+        """One picture for the window at the volume with the seed, by the set's default method and settings; a
+        decoder with a distilled student draws with it (its 1-2 steps), so a picture keeps up with the sound."""
+        config = self.pipe.generation_config(seed=seed)
+        student_steps = getattr(getattr(self.pipe.decoder, "config", None), "distilled_steps", 0)
+        if config.method == "decoder" and student_steps:
+            config = replace(config, sample_steps=student_steps)
+        request = self.pipe.prepare(clip, volume_db, config)
         *_, last = self.pipe.generate(request)
         return last.images[0]
 

@@ -40,13 +40,18 @@ def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, lo
     return _record(folder, result, config)
 
 
-def add_student(folder: str | Path, steps: int = 2500, pairs: int = 8192, seed: int = 0, log=print) -> dict:
-    """Distil a built set's decoder (its weights kept) into a student, store both, and sample with it by default."""
+def add_student(
+    folder: str | Path, steps: int = 2500, pairs: int = 8192, seed: int = 0, tail_share: float | None = None, log=print
+) -> dict:
+    """Distil a built set's decoder (its weights kept) into a student and store both; the set's sampling defaults
+    become the build's (the full sampler; the Live tab and `sample_steps` up to the student's use the student)."""
     from wavbrivl.loading.folders import save_component
     from wavbrivl.loading.model_set import DECODER_DIR
     from wavbrivl.pipeline import WavBriVLPipeline
 
-    folder, result, config = _revised(folder, distill_steps=steps, distill_pairs=pairs, distill_seed=seed)
+    folder, result, config = _revised(
+        folder, distill_steps=steps, distill_pairs=pairs, distill_seed=seed, distill_tail_share=tail_share
+    )
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
     if pipe.decoder is None:
         raise FileNotFoundError(f"{folder} has no decoder to distil; run `wavbrivl toyworld add-decoder` first")
