@@ -9,11 +9,12 @@ change of sound 0.8-1.4 s later rather than 1.4-2.9 s).
 
 The labels, the matches and the novelty check read the whole window; the picture follows its newest
 PICTURE_SECONDS. It is drawn from them, and drawn again only when their embedding has moved past MOVE_THRESHOLD (one
-minus the cosine) since the last picture, or the seed changed: a steady tone and silence cost no drawing. Measured on
-the offline default, 0.5 s windows of one toy sound at different offsets moved at most 0.16 (1 s windows: 0.063),
-windows of two different sounds at least 0.48. Simulated with 0.1 s chunks and six changes of class, the first
-picture of the new class (judged by zero-shot) came 0.3-0.5 s after a change following the newest 0.5 s, 0.4-1.3 s
-following the whole second, with no picture during a steady tone either way.
+minus the cosine) since the last picture, or the seed changed: silence costs no drawing, and a steady tone none
+once its short windows agree. Measured on the offline default, 0.5 s windows of one toy sound at different offsets
+moved at most 0.09-0.16 (1 s windows: 0.063), 0.3 s windows up to 0.43 for a few of the sounds (their windows are
+drawn again now and then, as the same class), windows of two different sounds at least 0.41. With the decoder's
+2-step student in Chromium, the new class's picture came 0.67-0.79 s (median) after a change following the newest
+0.3 s, 1.12 s following the newest 0.5 s (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from wavbrivl.errors import InputError
 WINDOW_SECONDS = 1.0  # the sounds the offline default was trained on are 1 s long
 MIN_WINDOW_SECONDS = 0.3  # a window is read once it holds this much
 MAX_AGE_SECONDS = 1.5  # the window holds only chunks that arrived this recently
-PICTURE_SECONDS = 0.5  # the picture follows the window's newest half second (drawn from it, moves measured on it)
+PICTURE_SECONDS = 0.3  # the picture follows the window's newest 0.3 s (drawn from it, moves measured on it)
 MOVE_THRESHOLD = 0.25  # draw again when 1 - cosine to the last picture's embedding exceeds this
 MAX_TIMELINE = 500  # entries a session keeps (a change per update for two minutes at four updates a second)
 THUMBNAIL = 32  # the timeline's pictures, in pixels
