@@ -94,10 +94,12 @@ def test_a_blend_of_two_classes_is_judged_right_at_both_ends_and_one_object_betw
     assert (steps >= -np.radians(6)).all() or (steps <= np.radians(6)).all(), np.degrees(hues)  # one way
     assert done.ends[0][0] > done.ends[0][1] and done.ends[-1][1] > done.ends[-1][0]
     # one seed for every picture: the start is the sound's own picture, and a slider position repeats its picture
-    own = toy_pipeline.generate_final(sounds[first], 0.0, done.config).pixels[0]
-    assert torch.equal(torch.from_numpy(np.asarray(done.pictures[0])), (own.permute(1, 2, 0) * 255).round().byte())
+    # (the strip is one batch of 8, these are batches of 1: convolutions round a level apart here and there)
+    own = toy_pipeline.generate_final(sounds[first], 0.0, done.config).images[0]
     again = blend_picture(toy_pipeline, a, b, done.positions[3], done.config).images[0]
-    assert np.array_equal(np.asarray(again), np.asarray(done.pictures[3]))
+    for picture, strip in ((own, done.pictures[0]), (again, done.pictures[3])):
+        apart = np.abs(np.asarray(picture, np.int16) - np.asarray(strip, np.int16))
+        assert apart.max() <= 2 and (apart.max(-1) > 0).mean() < 0.01, (apart.max(), (apart.max(-1) > 0).sum())
 
 
 def test_a_sound_blends_with_a_text_or_a_picture(toy_pipeline, sounds):
