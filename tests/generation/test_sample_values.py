@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.helpers.sampling import DIM, StandInTower, StandInVQGAN
 from wavbrivl.configs import EmbeddingDecoderConfig
 from wavbrivl.generation.config import GenerationConfig
 from wavbrivl.generation.sample import (
@@ -21,32 +22,6 @@ from wavbrivl.generation.sample import (
     weighted_targets,
 )
 from wavbrivl.models import EmbeddingDecoder
-
-DIM = 16
-
-
-class StandInVQGAN:
-    """Codes are the latents themselves; a picture is the first three latent channels."""
-
-    def __init__(self) -> None:
-        self.quantized: list[torch.Tensor] = []
-
-    def quantize_st(self, z: torch.Tensor) -> torch.Tensor:
-        self.quantized.append(z)
-        return z
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return z[:, :3]
-
-
-class StandInTower:
-    """A fixed linear map from 3 x 8 x 8 pixels to DIM numbers."""
-
-    def __init__(self) -> None:
-        self.weight = torch.randn(3 * 8 * 8, DIM, generator=torch.Generator().manual_seed(5))
-
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return pixels.flatten(1) @ self.weight
 
 
 @pytest.fixture(scope="module")

@@ -11,33 +11,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.helpers.sampling import DIM, StandInTower, StandInVQGAN
 from wavbrivl.configs import EmbeddingDecoderConfig
 from wavbrivl.generation.config import GenerationConfig
 from wavbrivl.generation.sample import guided_velocity, sample_images, student_notes
 from wavbrivl.loading.folders import load_component, save_component
 from wavbrivl.models import EmbeddingDecoder
 from wavbrivl.training.distill import DistillConfig, distill_decoder, student_sigmas, teacher_pairs, with_student
-
-DIM = 16
-
-
-class StandInVQGAN:
-    """Codes are the latents themselves; a picture is the first three latent channels."""
-
-    def quantize_st(self, z: torch.Tensor) -> torch.Tensor:
-        return z
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return z[:, :3]
-
-
-class StandInTower:
-    """A fixed linear map from 3 x 8 x 8 pixels to DIM numbers."""
-
-    weight = torch.randn(3 * 8 * 8, DIM, generator=torch.Generator().manual_seed(5))
-
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return pixels.flatten(1) @ self.weight
 
 
 def _teacher(curve: float = 1.0) -> EmbeddingDecoder:
