@@ -129,6 +129,14 @@ class VQGANConfig:
             "dropout": 0.0,
         }
     )
+    # "group": taming's GroupNorm, statistics of each picture (every official checkpoint). "fixed": per-channel
+    # statistics measured once on a set of pictures (models/fixed_norm.py), in the decoder only: a decoder that
+    # normalises each picture on its own can steer the statistics with a few extreme pixels, drawn as a dark ring.
+    decoder_norm: str = "group"
+
+    def __post_init__(self) -> None:
+        if self.decoder_norm not in ("group", "fixed"):
+            raise ValueError(f"VQGANConfig.decoder_norm: {self.decoder_norm!r}; accepted: 'group', 'fixed'")
 
 
 def small_vqgan_config(

@@ -83,6 +83,16 @@ DEPARTURES: tuple[tuple[str, str, str, str], ...] = (
         "VQGAN-CLIP's loop (above); the toy set adds a blob start",
         "the paper gives no recipe; VQGAN-CLIP is what Wav2CLIP's demo and the paper's figures resemble",
     ),
+    (
+        "VQGAN decoder norm",
+        "not mentioned (taming's GroupNorm: each picture's own statistics)",
+        "the toy set's VQGAN decoder: per-channel statistics measured once (`VQGANConfig.decoder_norm='fixed'`)",
+        (
+            "per-picture statistics let the decoder steer them with a few extreme pixels, drawn as a dark ring by "
+            "every toy picture; fixed, the ring left the decoder's pictures (docs/toy-world.md); real checkpoints "
+            "keep GroupNorm"
+        ),
+    ),
 )
 
 

@@ -26,6 +26,7 @@ from wavbrivl.toyworld.evaluate import (
     spearman,
 )
 from wavbrivl.toyworld.judge import class_colour_index, foreground, judge
+from wavbrivl.toyworld.rings import RING_THRESHOLD
 from wavbrivl.toyworld.world import level_to_size
 
 
@@ -81,6 +82,12 @@ DECODER_BARS = {
 }
 
 
+def assert_no_ring(metrics: dict, prefix: str = "") -> None:
+    """Issue 30's bar: no judged picture (class pictures, volume study) carries the droplet's dark ring."""
+    for key in ("ring_score_max", "volume_study_ring_score_max"):
+        assert metrics[prefix + key] < RING_THRESHOLD, (key, metrics[prefix + key])
+
+
 @pytest.mark.slow
 def test_shipped_decoder_meets_its_bars(shipped):
     """The decoder's pictures judged: every class x seeds 0-2, and the volume study with seeds 0-2.
@@ -93,6 +100,7 @@ def test_shipped_decoder_meets_its_bars(shipped):
     for key, bar in DECODER_BARS.items():
         assert metrics[key] >= bar, (key, metrics[key])
     assert metrics["volume_study_cnn_class_rate_min_volume"] >= 0.9
+    assert_no_ring(metrics)
 
 
 def test_shipped_decoder_varies_with_the_seed_and_repeats_with_it(shipped):
@@ -153,6 +161,7 @@ def test_shipped_set_meets_its_acceptance_bars(shipped):
     assert metrics["audio_to_image_class_r1"] >= 0.9
     for key, bar in DECODER_BARS.items():  # the decoder meets its bars on another world's sounds too
         assert metrics[f"decoder_{key}"] >= bar, (key, metrics[f"decoder_{key}"])
+    assert_no_ring(metrics, "decoder_")
     text = evaluate_text(shipped, world.examples(20_000, 200))
     print(text)
     assert text["zero_shot_audio_class_accuracy"] >= 0.8  # chance 1/8

@@ -54,7 +54,8 @@ def cmd_toyworld_sharpen_vqgan(args: argparse.Namespace) -> int:
     """Train a built toy-world set's VQGAN decoder further, its codes unchanged."""
     from wavbrivl.toyworld.revise import sharpen_vqgan
 
-    result = sharpen_vqgan(args.dir, args.steps, args.examples, log=lambda msg: print(msg, file=sys.stderr))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    result = sharpen_vqgan(args.dir, args.steps, args.examples, args.norm, args.near_weight, log=log)
     print(json.dumps({"seconds": result["timings_s"]["vqgan_sharpen"]}, indent=2))
     return 0
 
@@ -111,6 +112,11 @@ def add_toyworld_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="wavbrivl/assets/toyworld")
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--examples", type=int, default=4000, help="world pictures to train on")
+    p.add_argument("--norm", choices=("fixed", "group"), default=None,
+                   help="fixed: measure the decoder's norm statistics once first (no ring); default: keep")  # fmt: skip
+    p.add_argument(
+        "--near-weight", type=float, default=5.0, help="loss weight on the background 2-8 px from the object"
+    )
     p.set_defaults(func=cmd_toyworld_sharpen_vqgan)
     p = toy.add_parser("train-judge", help="train the CNN judge of generated pictures (never a guide)")
     p.add_argument("--out", default=None, help="default: the shipped judge's path")

@@ -11,6 +11,7 @@ from taming.modules.vqvae.quantize import VectorQuantizer
 from torch import nn
 
 from wavbrivl.configs import VQGANConfig
+from wavbrivl.models.fixed_norm import fix_group_norms
 
 
 class VQGAN(nn.Module):
@@ -23,6 +24,8 @@ class VQGAN(nn.Module):
         with contextlib.redirect_stdout(io.StringIO()):  # taming's Decoder prints the z shape
             self.encoder = Encoder(**dd)
             self.decoder = Decoder(**dd)
+        if config.decoder_norm == "fixed":  # the toy set's decoder: statistics measured once, not per picture
+            fix_group_norms(self.decoder)
         self.quantize = VectorQuantizer(config.n_embed, config.embed_dim, beta=0.25)
         self.quant_conv = nn.Conv2d(dd["z_channels"], config.embed_dim, 1)
         self.post_quant_conv = nn.Conv2d(config.embed_dim, dd["z_channels"], 1)

@@ -25,7 +25,7 @@ from wavbrivl.toyworld.negatives import negatives
 from wavbrivl.toyworld.train_decoder import decoder_examples, distill_toy_decoder, train_toy_decoder
 from wavbrivl.toyworld.train_image import train_image_tower
 from wavbrivl.toyworld.train_text import train_text_tower
-from wavbrivl.toyworld.train_vqgan import sharpen_decoder, train_vqgan
+from wavbrivl.toyworld.train_vqgan import fix_decoder_statistics, sharpen_decoder, train_vqgan
 from wavbrivl.toyworld.world import BACKGROUND, CLASSES, ToyExample, ToyWorld
 from wavbrivl.training.decoder import DecoderTrainConfig
 from wavbrivl.training.distill import DistillConfig
@@ -76,6 +76,10 @@ class ToyBuildConfig:
     vqgan_steps: int = 1500
     vqgan_sharpen_steps: int = 800  # the VQGAN's decoder alone, on the decoder's pictures (codes unchanged)
     vqgan_sharpen_examples: int = 4000
+    # "fixed": the decoder's norms take statistics measured once before it is sharpened (no droplet ring, see
+    # models/fixed_norm.py); "group": taming's per-picture GroupNorm
+    vqgan_decoder_norm: str = "fixed"
+    vqgan_sharpen_near_weight: float = 5.0  # loss weight on the background 2-8 px from the object
     audio_steps: int = 800
     audio_batch: int = 64
     audio_lr: float = 2e-3
@@ -315,11 +319,17 @@ def add_text_tower(folder: str | Path, steps: int = 300, log=print) -> dict:
 
 def refine_vqgan(vqgan: VQGAN, config: ToyBuildConfig, log=print) -> VQGAN:
     """Train the VQGAN's decoder further on the decoder generator's pictures, half of them from the tails: small
-    shapes (quiet sounds) were drawn as blobs and stars by a decoder trained only with its encoder."""
+    shapes (quiet sounds) were drawn as blobs and stars by a decoder trained only with its encoder. With
+    vqgan_decoder_norm "fixed", its norms first take statistics measured on those pictures (a new module is
+    returned); its codes never change."""
     log(f"VQGAN decoder alone: {config.vqgan_sharpen_steps} steps on {config.vqgan_sharpen_examples} pictures")
     examples = decoder_examples(ToyWorld(config.seed), 0, config.vqgan_sharpen_examples, config.decoder_tail_share)
     pixels = torch.stack(pil_to_tensor([e.image for e in examples]))
-    return sharpen_decoder(vqgan, pixels, config.vqgan_sharpen_steps, seed=config.seed)
+    if config.vqgan_decoder_norm == "fixed" and vqgan.config.decoder_norm != "fixed":
+        log("VQGAN decoder: its GroupNorms fixed to statistics measured on those pictures")
+        vqgan = fix_decoder_statistics(vqgan, pixels)
+    near = config.vqgan_sharpen_near_weight
+    return sharpen_decoder(vqgan, pixels, config.vqgan_sharpen_steps, seed=config.seed, near_weight=near)
 
 
 def _train_decoder(pipe: WavBriVLPipeline, config: ToyBuildConfig, log) -> tuple[EmbeddingDecoder, list[dict]]:

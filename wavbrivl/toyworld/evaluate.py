@@ -14,6 +14,7 @@ from wavbrivl.metrics import retrieval_metrics
 from wavbrivl.models.image_tower import pil_to_tensor
 from wavbrivl.toyworld.classifier import classify
 from wavbrivl.toyworld.judge import class_colour_index, judge
+from wavbrivl.toyworld.rings import RING_THRESHOLD, ring_score
 from wavbrivl.toyworld.train_vqgan import psnr
 from wavbrivl.toyworld.world import CLASSES, ToyExample, ToyWorld
 
@@ -120,11 +121,12 @@ def judge_class_pictures(
     config = config or pipe.generation_config()
     clips = class_sounds(world_seed)
     rows: list[tuple[bool, bool, bool, float]] = []
-    cnn_right = []
+    cnn_right, rings = [], []
     for seed in seeds:
         final = pipe.generate_final(clips, 0.0, replace(config, seed=seed))
         rows += [grade(picture, label) for label, picture in enumerate(final.pixels)]
         cnn_right += (classify(final.pixels) == torch.arange(len(clips))).tolist()
+        rings += [ring_score(picture) for picture in final.pixels]
     table = np.array(rows, dtype=float)
     return {
         "judge_colour_rate": float(table[:, 0].mean()),
@@ -133,6 +135,8 @@ def judge_class_pictures(
         "judge_shape_iou_mean": float(table[:, 3].mean()),
         "judge_all_three_rate": float(table[:, :3].all(1).mean()),
         "cnn_class_rate": float(np.mean(cnn_right)),
+        "ring_score_max": float(max(rings)),
+        "ring_rate": float(np.mean(np.array(rings) >= RING_THRESHOLD)),
     }
 
 
@@ -151,6 +155,7 @@ def judge_volume_study(
     rho = np.zeros((len(study_seeds), len(labels)))
     study_right = np.zeros((len(study_seeds), len(labels), len(STUDY_VOLUMES_DB)))
     study_cnn = np.zeros_like(study_right)
+    rings = []
     for s, seed in enumerate(study_seeds):
         for row, label in enumerate(labels):
             study = pipe.generate_final(clips[label], list(STUDY_VOLUMES_DB), replace(config, seed=seed))
@@ -158,6 +163,7 @@ def judge_volume_study(
             rho[s, row] = spearman(np.array(STUDY_VOLUMES_DB), np.array(areas))
             study_right[s, row] = [all(grade(p, label)[:3]) for p in study.pixels]
             study_cnn[s, row] = (classify(study.pixels) == label).numpy()
+            rings += [ring_score(p) for p in study.pixels]
     per_class = rho.mean(0)
     per_volume = study_right.mean((0, 1))
     return {
@@ -165,6 +171,8 @@ def judge_volume_study(
         "volume_area_spearman_mean": float(per_class.mean()),
         "volume_study_class_rate_min_volume": float(per_volume.min()),
         "volume_study_cnn_class_rate_min_volume": float(study_cnn.mean((0, 1)).min()),
+        "volume_study_ring_score_max": float(max(rings)),
+        "volume_study_ring_rate": float(np.mean(np.array(rings) >= RING_THRESHOLD)),
         **{f"volume_study_class_rate_{v:+g}dB": float(r) for v, r in zip(STUDY_VOLUMES_DB, per_volume)},
     }
 

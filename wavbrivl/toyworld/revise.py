@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from wavbrivl.errors import InputError
 from wavbrivl.toyworld.build import GENERATION_DEFAULTS, ToyBuildConfig, distil, refine_vqgan
 from wavbrivl.toyworld.card import write_toyworld_card
 
@@ -26,17 +27,38 @@ def _record(folder: Path, result: dict, config: ToyBuildConfig) -> dict:
     return result
 
 
-def sharpen_vqgan(folder: str | Path, steps: int = 800, examples: int = 4000, log=print) -> dict:
-    """Train a built set's VQGAN decoder further (the build's VQGAN stage after training), its codes unchanged."""
+def sharpen_vqgan(
+    folder: str | Path,
+    steps: int = 800,
+    examples: int = 4000,
+    norm: str | None = None,
+    near_weight: float = 5.0,
+    log=print,
+) -> dict:
+    """Train a built set's VQGAN decoder further (the build's VQGAN stage after training), its codes unchanged;
+    norm "fixed" first fixes its norms' statistics (None: the set's own); near_weight weighs the background just
+    around the object."""
     from wavbrivl.loading.folders import save_component
     from wavbrivl.pipeline import WavBriVLPipeline
 
-    folder, result, config = _revised(folder, vqgan_sharpen_steps=steps, vqgan_sharpen_examples=examples)
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
+    norm = norm or pipe.vqgan.config.decoder_norm
+    if norm == "group" and pipe.vqgan.config.decoder_norm == "fixed":
+        raise InputError(f"{folder}: its VQGAN decoder's norm statistics are fixed already; it cannot go back to group")
+    folder, result, config = _revised(
+        folder,
+        vqgan_sharpen_steps=steps,
+        vqgan_sharpen_examples=examples,
+        vqgan_decoder_norm=norm,
+        vqgan_sharpen_near_weight=near_weight,
+    )
     t = time.perf_counter()
-    refine_vqgan(pipe.vqgan, config, log)
+    vqgan = refine_vqgan(pipe.vqgan, config, log)
     result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
-    save_component(pipe.vqgan, folder / "vqgan")
+    save_component(vqgan, folder / "vqgan")
+    revision = {"command": "sharpen-vqgan", "steps": steps, "examples": examples, "norm": norm,
+                "near_weight": near_weight}  # fmt: skip
+    result.setdefault("revisions", []).append({**revision, "seconds": round(result["timings_s"]["vqgan_sharpen"])})
     return _record(folder, result, config)
 
 

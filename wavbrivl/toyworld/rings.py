@@ -17,6 +17,10 @@ from wavbrivl.toyworld.world import BACKGROUND
 
 RING_RADII = (3.0, 5.0)  # the annulus looked at, in pixels from its centre
 OUTSIDE_RADII = (6.5, 8.5)  # the background it is compared with
+# pixels this close to the object are its edge, not background: a world picture's anti-aliased edge is 1 px wide,
+# and a decoder's edge a little softer (a 1 px margin left world pictures scoring up to 2.8; 2 px, up to 1.7)
+OBJECT_MARGIN = 2
+RING_THRESHOLD = 3.0  # a score at or above it is a ring
 
 
 def _disk(inner: float, outer: float, reach: int = 9) -> np.ndarray:
@@ -31,11 +35,11 @@ ANNULUS, OUTSIDE = _disk(*RING_RADII), _disk(*OUTSIDE_RADII)
 def ring_score(picture) -> float:
     """The strongest dark ring in the picture: mean darkness below the world background (levels 0-255, the darkest
     channel) on an annulus of background pixels, minus the same just outside it, at the worst centre. World
-    pictures score 1-2.5; a drawn droplet 3 and up. The object and a 1 px margin never count as background."""
+    pictures score under 2; a drawn droplet 3 and up. The object and its edge (OBJECT_MARGIN) never count."""
     pixels = to_array(picture)
     background = np.asarray(BACKGROUND, np.float32) / 255
     drawn = np.abs(pixels - background).max(-1) > FOREGROUND_THRESHOLD
-    usable = ~ndimage.binary_dilation(drawn, iterations=1) if drawn.any() else np.ones(drawn.shape, bool)
+    usable = ~ndimage.binary_dilation(drawn, iterations=OBJECT_MARGIN) if drawn.any() else np.ones(drawn.shape, bool)
     usable = usable.astype(np.float32)
     dark = (background - pixels).max(-1) * 255 * usable
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +11,9 @@ import torch.nn.functional as F
 from wavbrivl.configs import VQGANConfig, small_vqgan_config
 from wavbrivl.loading.presets import model_size
 from wavbrivl.models import VQGAN
+from wavbrivl.models.fixed_norm import calibrate_fixed_norms
+from wavbrivl.toyworld.judge import FOREGROUND_THRESHOLD
+from wavbrivl.toyworld.world import BACKGROUND
 from wavbrivl.training.decoder import code_indices
 
 # f8: a 64 px picture is 8 x 8 codes of 8 px, near the real f16 model's token geometry at 256 px (16 x 16 codes).
@@ -72,6 +76,22 @@ def train_vqgan(
     return model.eval()
 
 
+NEAR_OBJECT_PX = (2, 8)  # the background band around the object where the droplet's ring and shadows sat
+
+
+def near_object_weights(pixels: torch.Tensor, weight: float) -> torch.Tensor:
+    """(N, 1, H, W) loss weights for [0, 1] world pictures: `weight` on background pixels 2-8 px from the object
+    (square distance), 1 elsewhere."""
+    background = torch.tensor(BACKGROUND, dtype=pixels.dtype).view(1, 3, 1, 1) / 255
+    drawn = ((pixels - background).abs().amax(1, keepdim=True) > FOREGROUND_THRESHOLD).float()
+
+    def grown(reach: int) -> torch.Tensor:
+        return F.max_pool2d(drawn, 2 * reach + 1, stride=1, padding=reach) > 0
+
+    near = grown(NEAR_OBJECT_PX[1]) & ~grown(NEAR_OBJECT_PX[0] - 1)
+    return 1 + (weight - 1) * near.to(pixels.dtype)
+
+
 def sharpen_decoder(
     model: VQGAN,
     pixels: torch.Tensor,
@@ -80,12 +100,13 @@ def sharpen_decoder(
     lr: float = 5e-4,
     seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
+    near_weight: float = 1.0,
 ) -> VQGAN:
     """Train only the VQGAN's decoder further (L1 + MSE) on [0, 1] pictures, its encoder and codebook frozen.
 
     The codes of every picture stay what they were, so a decoder generator trained on them and the optimisation's
-    latents still mean the same; only how the codes are drawn improves (small shapes above all). Returns the model
-    frozen, in eval mode.
+    latents still mean the same; only how the codes are drawn improves (small shapes above all). near_weight
+    weighs the background just around the object (near_object_weights). Returns the model frozen, in eval mode.
     """
     if steps < 4:
         raise ValueError(f"sharpening a VQGAN's decoder takes at least 4 steps; got {steps}")
@@ -107,7 +128,11 @@ def sharpen_decoder(
         pick = torch.randint(len(pixels), (batch,), generator=gen)
         x = pixels[pick] * 2 - 1  # whole pictures: the decoder's GroupNorm sees a crop differently
         recon = model.decode(latents[pick])
-        loss = F.l1_loss(recon, x) + F.mse_loss(recon, x)
+        if near_weight == 1.0:
+            loss = F.l1_loss(recon, x) + F.mse_loss(recon, x)
+        else:
+            weights = near_object_weights(pixels[pick], near_weight)
+            loss = ((recon - x).abs() * weights).mean() + ((recon - x).square() * weights).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -115,3 +140,17 @@ def sharpen_decoder(
         if progress:
             progress(step, float(loss))
     return model.eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def fix_decoder_statistics(model: VQGAN, pixels: torch.Tensor, calibration: int = 256) -> VQGAN:
+    """The same VQGAN with its decoder's GroupNorms fixed to per-channel statistics measured on the first
+    `calibration` of the [0, 1] pictures (their codes' latents); train it further (sharpen_decoder) after, as the
+    droplet's extreme pixels are still drawn until it is."""
+    fixed = VQGAN(replace(model.config, decoder_norm="fixed"))
+    missing, unexpected = fixed.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not k.endswith(("running_mean", "running_var")) for k in missing):
+        raise ValueError(f"not a VQGAN of the same layout: missing {missing}, unexpected {unexpected}")
+    latents = model.tokens_to_latents(code_indices(model, pixels[:calibration], batch=256))
+    calibrate_fixed_norms(fixed.decoder, lambda: fixed.decode(latents))
+    return fixed.eval().requires_grad_(False)
