@@ -26,6 +26,8 @@ BARS = {
     "decoder_cnn_class_rate": (">=", 0.95),
     "decoder_volume_area_spearman_min_class": (">=", 0.9),
     "decoder_volume_study_class_rate_min_volume": (">=", 0.9),
+    "decoder_ring_score_max": ("<", 3.0),  # the droplet check (toyworld/rings.py): no dark ring in any picture
+    "decoder_volume_study_ring_score_max": ("<", 3.0),
     # the paper's VQGAN optimisation
     "vqgan_judge_colour_rate": (">=", 0.9),
     "vqgan_judge_one_object_rate": (">=", 0.75),
@@ -80,7 +82,8 @@ def write_toyworld_card(folder: Path, result: dict) -> Path:
         rows = []
         for key, value in metrics.items():
             bar = BARS.get(key)
-            bar_text = f"{bar[0]} {bar[1]:g} ({'met' if value >= bar[1] else 'NOT met'})" if bar else ""
+            met = bar and (value >= bar[1] if bar[0] == ">=" else value < bar[1])
+            bar_text = f"{bar[0]} {bar[1]:g} ({'met' if met else 'NOT met'})" if bar else ""
             rows.append((key, f"{value:.3f}", bar_text))
         lines += markdown_table(("metric", "value", "bar"), rows)
         lines += [
@@ -95,6 +98,8 @@ def write_toyworld_card(folder: Path, result: dict) -> Path:
             "classifier trained on a world seed of its own, with blur and noise, that can also answer 'none'. The",
             "volume study generates -12, -6, 0, +6, +12 dB in one batch per class (seed 0), correlates the volume",
             "with the largest object's area (Spearman; the worst class is reported) and reports the class rate at",
-            "the worst volume.",
+            "the worst volume. The droplet check (`wavbrivl/toyworld/rings.py`, `ring_*`): how much darker than",
+            "the background a thin annulus of background is than the background around it, at the worst place;",
+            "`ring_score_max` is the highest over the pictures, `ring_rate` the share scoring 3 or more (a ring).",
         ]
     return write_card(folder, "\n".join(lines), METADATA)
