@@ -103,6 +103,21 @@ def test_shipped_decoder_meets_its_bars(shipped):
     assert_no_ring(metrics)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("world", [777, 778], ids=["judged-world", "acceptance-world"])
+def test_shipped_student_meets_the_decoder_bars(shipped, world):
+    """Issue 30's bar for the 1-2-step decoder: the 2-step student (the Live tab's) meets every judged bar of the
+    decoder on both worlds' sounds (every class x seeds 0-2, the volume study with seeds 0-2), both judges."""
+    config = shipped.generation_config(method="decoder", sample_steps=2)
+    assert shipped.decoder.sampler_for(config.sample_steps) is shipped.decoder.student
+    metrics = judge_generations(shipped, world, config=config, study_seeds=(0, 1, 2))
+    print(metrics)
+    for key, bar in DECODER_BARS.items():
+        assert metrics[key] >= bar, (key, metrics[key])
+    assert metrics["volume_study_cnn_class_rate_min_volume"] >= 0.9
+    assert_no_ring(metrics)
+
+
 def test_shipped_decoder_varies_with_the_seed_and_repeats_with_it(shipped):
     clip = [(16000, ToyWorld(777).example(0, label=3, level_db=-17).audio)]
     config = shipped.generation_config(method="decoder")

@@ -85,4 +85,6 @@ def add_student(
     index["generation"].update({k: GENERATION_DEFAULTS[k] for k in ("method", "sample_steps", "guidance_scale")})
     (folder / "model_index.json").write_text(json.dumps(index, indent=2))
     result["decoder_student"] = rows[-1]
+    revision = {"command": "distill-decoder", "steps": steps, "pairs": pairs, "seed": seed, "tail_share": tail_share}
+    result.setdefault("revisions", []).append({**revision, "seconds": round(result["timings_s"]["decoder_student"])})
     return _record(folder, result, config)
