@@ -22,12 +22,17 @@ def _reconstruct(model, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
         return tokens, ((model.decode(model.tokens_to_latents(tokens)) + 1) / 2).clamp(0, 1)
 
 
-@pytest.mark.slow  # about 5 s on 2 cores
-def test_sharpening_the_decoder_keeps_every_code_and_draws_them_better():
+def _tiny_trained() -> tuple[torch.Tensor, VQGAN]:
+    """32 world pictures at 16 px and a small VQGAN trained 60 steps on them: bounded work that still learns."""
     pixels = torch.stack(pil_to_tensor([e.image for e in ToyWorld(5).examples(0, 32)]))
     small = small_vqgan_config(embed_dim=8, n_embed=64, z_channels=8, ch=32, ch_mult=(1, 2), resolution=16)
     pixels = torch.nn.functional.avg_pool2d(pixels, 4)  # 16 px: bounded work, a few steps on a few pictures
-    model = train_vqgan(pixels, steps=60, batch=8, seed=0, config=small)
+    return pixels, train_vqgan(pixels, steps=60, batch=8, seed=0, config=small)
+
+
+@pytest.mark.slow  # about 5 s on 2 cores
+def test_sharpening_the_decoder_keeps_every_code_and_draws_them_better():
+    pixels, model = _tiny_trained()
     kept = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith(("decoder.", "post_quant_conv."))}
     tokens, before = _reconstruct(model, pixels)
     sharpen_decoder(model, pixels, steps=60, batch=8, lr=2e-3, seed=0)
@@ -43,11 +48,7 @@ def test_a_decoder_with_fixed_statistics_keeps_every_code_and_draws_about_as_wel
     """The build's path with vqgan_decoder_norm "fixed": statistics measured on the pictures, then sharpened."""
     import copy
 
-    pixels = torch.nn.functional.avg_pool2d(
-        torch.stack(pil_to_tensor([e.image for e in ToyWorld(5).examples(0, 32)])), 4
-    )
-    small = small_vqgan_config(embed_dim=8, n_embed=64, z_channels=8, ch=32, ch_mult=(1, 2), resolution=16)
-    model = train_vqgan(pixels, steps=60, batch=8, seed=0, config=small)
+    pixels, model = _tiny_trained()
     tokens, _ = _reconstruct(model, pixels)
     group = sharpen_decoder(copy.deepcopy(model), pixels, steps=120, batch=8, lr=2e-3, seed=0)
     fixed = fix_decoder_statistics(model, pixels)
@@ -71,8 +72,9 @@ def test_sharpen_vqgan_fixes_a_sets_norms_keeps_its_codes_and_records_it(tmp_pat
     from wavbrivl.loading.folders import load_component, save_component
 
     folder = Path(shutil.copytree(TOYWORLD_DIR, tmp_path / "set"))
-    group = VQGAN(replace(load_component(folder / "vqgan").config, decoder_norm="group"))  # as sets were before
-    group.load_state_dict(load_component(folder / "vqgan").state_dict(), strict=False)
+    shipped = load_component(folder / "vqgan")
+    group = VQGAN(replace(shipped.config, decoder_norm="group"))  # as sets were before
+    group.load_state_dict(shipped.state_dict(), strict=False)
     save_component(group, folder / "vqgan")
     pixels = torch.stack(pil_to_tensor([e.image for e in ToyWorld(5).examples(0, 8)]))
     before = group.encode_tokens(pixels * 2 - 1)

@@ -20,7 +20,9 @@ def _revised(folder: str | Path, **overrides) -> tuple[Path, dict, ToyBuildConfi
     return folder, result, replace(ToyBuildConfig(**result["config"]), **overrides)
 
 
-def _record(folder: Path, result: dict, config: ToyBuildConfig) -> dict:
+def _record(folder: Path, result: dict, config: ToyBuildConfig, revision: dict, seconds: float) -> dict:
+    """Write the build record (the revision appended to its list, with its seconds) and the card again."""
+    result.setdefault("revisions", []).append({**revision, "seconds": round(seconds)})
     result["config"] = asdict(config)
     (folder / "build.json").write_text(json.dumps(result, indent=2))
     write_toyworld_card(folder, result)
@@ -38,12 +40,11 @@ def sharpen_vqgan(
     """Train a built set's VQGAN decoder further (the build's VQGAN stage after training), its codes unchanged;
     norm "fixed" first fixes its norms' statistics (None: the set's own); near_weight weighs the background just
     around the object."""
-    from wavbrivl.loading.folders import save_component
-    from wavbrivl.pipeline import WavBriVLPipeline
+    from wavbrivl.loading.folders import load_component, save_component
 
-    pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
-    norm = norm or pipe.vqgan.config.decoder_norm
-    if norm == "group" and pipe.vqgan.config.decoder_norm == "fixed":
+    vqgan = load_component(Path(folder) / "vqgan")  # the only part of the set this revision reads
+    norm = norm or vqgan.config.decoder_norm
+    if norm == "group" and vqgan.config.decoder_norm == "fixed":
         raise InputError(f"{folder}: its VQGAN decoder's norm statistics are fixed already; it cannot go back to group")
     folder, result, config = _revised(
         folder,
@@ -53,13 +54,12 @@ def sharpen_vqgan(
         vqgan_sharpen_near_weight=near_weight,
     )
     t = time.perf_counter()
-    vqgan = refine_vqgan(pipe.vqgan, config, log)
+    vqgan = refine_vqgan(vqgan, config, log)
     result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
     save_component(vqgan, folder / "vqgan")
     revision = {"command": "sharpen-vqgan", "steps": steps, "examples": examples, "norm": norm,
                 "near_weight": near_weight}  # fmt: skip
-    result.setdefault("revisions", []).append({**revision, "seconds": round(result["timings_s"]["vqgan_sharpen"])})
-    return _record(folder, result, config)
+    return _record(folder, result, config, revision, result["timings_s"]["vqgan_sharpen"])
 
 
 def add_student(
@@ -86,5 +86,4 @@ def add_student(
     (folder / "model_index.json").write_text(json.dumps(index, indent=2))
     result["decoder_student"] = rows[-1]
     revision = {"command": "distill-decoder", "steps": steps, "pairs": pairs, "seed": seed, "tail_share": tail_share}
-    result.setdefault("revisions", []).append({**revision, "seconds": round(result["timings_s"]["decoder_student"])})
-    return _record(folder, result, config)
+    return _record(folder, result, config, revision, result["timings_s"]["decoder_student"])
