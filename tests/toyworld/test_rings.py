@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 
+from wavbrivl.generation import GenerationConfig
+from wavbrivl.toyworld.evaluate import judge_class_pictures, judge_volume_study
 from wavbrivl.toyworld.judge import foreground
 from wavbrivl.toyworld.rings import RING_THRESHOLD, ring_score
 from wavbrivl.toyworld.world import ToyWorld
@@ -47,3 +52,33 @@ def test_a_uniformly_darker_background_is_no_ring():
     darker = pixels.copy()
     darker[~drawn] = np.clip(darker[~drawn] - 8 / 255, 0, 1)
     assert ring_score(darker) < RING_THRESHOLD
+
+
+class _WorldPictures:
+    """Stands in for a pipeline: each 'generation' is the world's own picture of the class (one per clip or
+    volume); the seed named by ringed gets a ring drawn beside the object of its first picture."""
+
+    def __init__(self, ringed: int) -> None:
+        self.ringed = ringed
+
+    def generate_final(self, clips, volumes, config: GenerationConfig) -> SimpleNamespace:
+        labels = range(len(clips)) if isinstance(clips, list) else [0] * len(volumes)  # classes, or one class's study
+        world = ToyWorld(6)
+        pictures = [np.asarray(world.example(k, label=label).image, np.float32) / 255 for k, label in enumerate(labels)]
+        if config.seed == self.ringed:
+            ys, xs = np.nonzero(foreground(pictures[0]))
+            pictures[0] = _with_ring(pictures[0], (max(ys.min() - 3, 10), min(xs.max() + 4, 53)), darker=16)
+        return SimpleNamespace(pixels=torch.from_numpy(np.stack(pictures)).permute(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("ringed", [0, 2])
+def test_the_judged_ring_figures_are_the_worst_picture_and_the_share_flagged(ringed):
+    """ring_score_max is the worst of the judged pictures (one ring among clean ones shows), ring_rate its share."""
+    config = GenerationConfig(seed=0)
+    classes = judge_class_pictures(_WorldPictures(ringed), seeds=(0, 1, 2), config=config)
+    assert classes["ring_score_max"] >= RING_THRESHOLD + 1.5 and classes["ring_rate"] == pytest.approx(1 / 24)
+    study = judge_volume_study(_WorldPictures(ringed), study_seeds=(0, 1, 2), config=config, classes=(0,))
+    assert study["volume_study_ring_score_max"] >= RING_THRESHOLD + 1.5
+    assert study["volume_study_ring_rate"] == pytest.approx(1 / 15)
+    clean = judge_class_pictures(_WorldPictures(ringed=-1), seeds=(0, 1, 2), config=config)
+    assert clean["ring_score_max"] < 2.0 and clean["ring_rate"] == 0

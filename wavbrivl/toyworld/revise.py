@@ -16,6 +16,8 @@ from wavbrivl.toyworld.card import write_toyworld_card
 def _revised(folder: str | Path, **overrides) -> tuple[Path, dict, ToyBuildConfig]:
     """The set's folder, its build record and its build config with overrides."""
     folder = Path(folder)
+    if not (folder / "build.json").is_file():
+        raise InputError(f"{folder}: no build.json there; only a set made by `wavbrivl toyworld build` can be revised")
     result = json.loads((folder / "build.json").read_text())
     return folder, result, replace(ToyBuildConfig(**result["config"]), **overrides)
 
@@ -76,7 +78,7 @@ def add_student(
     )
     pipe = WavBriVLPipeline.from_pretrained(folder, device="cpu")
     if pipe.decoder is None:
-        raise FileNotFoundError(f"{folder} has no decoder to distil; run `wavbrivl toyworld add-decoder` first")
+        raise InputError(f"{folder} has no decoder to distil; run `wavbrivl toyworld add-decoder` first")
     t = time.perf_counter()
     decoder, rows = distil(pipe, config, log)
     result["timings_s"]["decoder_student"] = time.perf_counter() - t
