@@ -101,9 +101,7 @@ class LiveModels:
         student_steps = getattr(getattr(self.pipe.decoder, "config", None), "distilled_steps", 0)
         if config.method == "decoder" and student_steps:
             config = replace(config, sample_steps=student_steps)
-        request = self.pipe.prepare(clip, volume_db, config)
-        *_, last = self.pipe.generate(request)
-        return last.images[0]
+        return self.pipe.generate_final(self.pipe.prepare(clip, volume_db, config)).images[0]
 
 
 def _gpu_calls(models: LiveModels) -> tuple[Callable, Callable]:

@@ -49,6 +49,25 @@ def guided_velocity(
     return v_null + scale * ((v_prompt - v_null[:, None]) * w).sum(1)
 
 
+@torch.no_grad()
+def euler_steps(
+    net: EmbeddingDecoder,
+    x: torch.Tensor,
+    conditions: torch.Tensor,
+    weights: torch.Tensor,
+    scale: float,
+    scheduler: FlowMatchEulerDiscreteScheduler,
+) -> Iterator[tuple[int, float, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The flow's guided Euler sampler over the scheduler's steps, one at a time: (step, sigma, x there, the guided
+    velocity there, the next x). The decoder method and the distillation's teacher both sample with it."""
+    for step, t in enumerate(scheduler.timesteps):
+        sigma = float(scheduler.sigmas[step])
+        v = guided_velocity(net, x, sigma, conditions, weights, scale)
+        following = scheduler.step(v, t, x).prev_sample
+        yield step, sigma, x, v, following
+        x = following
+
+
 def latents_to_pixels(vqgan: VQGAN, decoder: EmbeddingDecoder, x: torch.Tensor) -> torch.Tensor:
     """Flow-space latents to pictures (B, 3, H, W) in [0, 1]: destandardise, snap to the nearest codes, decode."""
     z = vqgan.quantize_st(decoder.destandardise(x))
@@ -135,12 +154,10 @@ def sample_images(
 
     last = len(scheduler.timesteps) - 1
     step, landed = -1, None
-    for step, t in enumerate(scheduler.timesteps):
-        sigma = float(scheduler.sigmas[step])
-        v = guided_velocity(net, x, sigma, targets, mixed, scale)
-        landed = report(step, latents_to_pixels(vqgan, decoder, x - sigma * v))  # the clean picture it heads for
+    for step, sigma, here, v, following in euler_steps(net, x, targets, mixed, scale, scheduler):
+        landed = report(step, latents_to_pixels(vqgan, decoder, here - sigma * v))  # the clean picture it heads for
         yield landed
-        x = scheduler.step(v, t, x).prev_sample
+        x = following
         if should_stop is not None and should_stop():
             break
     if step == last and landed is not None:  # the last step lands on sigma 0, on the picture it headed for

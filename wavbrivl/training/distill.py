@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from diffusers import FlowMatchEulerDiscreteScheduler
 from diffusers.training_utils import EMAModel
 
-from wavbrivl.generation.sample import guided_velocity
+from wavbrivl.generation.sample import euler_steps
 from wavbrivl.models import EmbeddingDecoder
 
 
@@ -58,10 +58,8 @@ def teacher_pairs(
         noise = torch.randn((len(cond), *teacher.latent_shape), generator=generator).to(device)
         scheduler = FlowMatchEulerDiscreteScheduler()
         scheduler.set_timesteps(config.teacher_steps, device=device)
-        x = noise
-        for step, t in enumerate(scheduler.timesteps):
-            v = guided_velocity(teacher, x, float(scheduler.sigmas[step]), cond, one, config.guidance)
-            x = scheduler.step(v, t, x).prev_sample
+        *_, last = euler_steps(teacher, noise, cond, one, config.guidance, scheduler)
+        x = last[-1]  # the latents after the sampler's last step
         noises.append(noise.cpu())
         cleans.append(x.cpu())
         log(f"teacher pairs {min(start + config.pair_batch, len(conditions))}/{len(conditions)}")
