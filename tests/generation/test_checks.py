@@ -100,3 +100,16 @@ def test_the_app_says_its_own_narrower_limits_as_its_own(fields):
     assert app_message(fields["Steps"], 500) == (
         "Steps: 500 is beyond this app's limit per request; give a number from 1 to 300"
     )
+
+
+@pytest.mark.parametrize("value", [-0.5, 500.0, float("nan")])
+def test_a_bad_total_variation_weight_reads_the_same_in_python_and_the_cli(
+    tiny_pipeline, wav_file, tmp_path, capsys, value
+):
+    """The optimisation's total-variation weight (a CLI flag and the set's default; the app uses the set's)."""
+    with pytest.raises(InputError) as python:
+        tiny_pipeline.check_inputs(tiny_pipeline.generation_config(tv_weight=value))
+    said = str(python.value)
+    assert said.startswith("the total-variation weight must be a number from 0 to 100; got")
+    args = ["generate", "--preset", "tiny-random", "--audio", str(wav_file), "--tv-weight", str(value)]
+    assert cli_message([*args, "--out", str(tmp_path)], capsys) == f"error: {said}"

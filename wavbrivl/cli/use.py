@@ -115,6 +115,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         "size": args.size,
         "lr": args.lr,
         "cutn": args.cutn,
+        "tv_weight": args.tv_weight,
         "method": args.method,
         "sample_steps": args.sample_steps,
         "guidance_scale": args.guidance,
@@ -248,6 +249,7 @@ def add_generate_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lr", type=float, default=None, help="vqgan: the latents' learning rate (default: the set's)")
     p.add_argument("--cutn", type=int, default=None, help="vqgan: cutouts per step (default: the set's)")
+    p.add_argument("--tv-weight", type=float, default=None, help="vqgan: total-variation penalty (default: the set's)")
     p.add_argument("--init-image", default=None, help="vqgan: the starting picture; one-pass methods: a target")
     p.add_argument(
         "--method",

@@ -13,6 +13,7 @@ from wavbrivl.generation.registry import METHODS, REGISTRY
 
 MAX_GUIDANCE = 50.0
 MAX_WEIGHT = 1e6
+MAX_TV_WEIGHT = 100.0  # the toy set's pictures are one flat blob by 4; far past that the loss is smoothness alone
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ SETTINGS = {
     "sample_steps": Setting("sampling steps", 1, 1000),
     "guidance_scale": Setting("the guidance scale", 0, MAX_GUIDANCE, whole=False),
     "noise_level": Setting("the noise level", 0, 999),
+    "tv_weight": Setting("the total-variation weight", 0, MAX_TV_WEIGHT, whole=False),
 }
 
 
