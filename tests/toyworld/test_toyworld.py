@@ -195,6 +195,10 @@ def test_shipped_vqgan_pictures_keep_their_bars(shipped):
     assert metrics["judge_colour_rate"] >= 0.9
     assert metrics["judge_one_object_rate"] >= 0.75
     assert metrics["judge_all_three_rate"] >= 0.7  # colour and shape: the class a person would name
+    # The optimisation's own dark specks and rims (ring_score >= 3): about half its pictures before the set's
+    # total-variation weight, 1 of these 24 with it. A guard against their return, not issue 30's bar of none,
+    # which the decoder meets (test_shipped_decoder_meets_its_bars) and the optimisation does not yet.
+    assert config.tv_weight > 0 and metrics["ring_rate"] <= 0.1, (config.tv_weight, metrics["ring_rate"])
 
 
 @pytest.mark.slow
