@@ -84,7 +84,7 @@ DEPARTURES: tuple[tuple[str, str, str, str], ...] = (
         (
             "the paper gives no recipe; VQGAN-CLIP is what Wav2CLIP's demo and the paper's figures resemble; without "
             "the penalty the toy optimisation drew dark specks and rims beside its objects in about half its pictures, "
-            "with it in 0-4 % of its class pictures (BENCHMARKS.md, \"The optimisation's total-variation weight\")"
+            'with it in 0-4 % of its class pictures (BENCHMARKS.md, "The optimisation\'s total-variation weight")'
         ),
     ),
     (
