@@ -36,6 +36,34 @@ class DecoderTrainConfig:
     precision: str = "auto"  # auto (bf16 autocast on GPUs) | fp32
 
 
+class EmaAdamW:
+    """AdamW with a linear warm-up and an EMA of the weights, stepped on a loss: the decoder's training and its
+    distillation both train so."""
+
+    def __init__(self, parameters, lr: float, warmup: int, ema_decay: float, grad_clip: float) -> None:
+        self.parameters, self.grad_clip = list(parameters), grad_clip
+        self.ema = EMAModel(self.parameters, decay=ema_decay, use_ema_warmup=False)
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=lr, weight_decay=0.0)
+        warmup = max(warmup, 1)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warmup))
+
+    def step(self, loss: torch.Tensor, what: str, step: int, reduce: Callable[[], None] | None = None) -> float:
+        """Back-propagate the loss (reduce, e.g. averaging gradients over processes, runs before clipping), clip,
+        step the optimiser, schedule and EMA; the loss's value, or a RuntimeError naming `what` if it is not finite."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if reduce is not None:
+            reduce()
+        torch.nn.utils.clip_grad_norm_(self.parameters, self.grad_clip)
+        self.optimizer.step()
+        self.schedule.step()
+        self.ema.step(self.parameters)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise RuntimeError(f"{what} diverged at step {step} (loss {value})")
+        return value
+
+
 @torch.no_grad()
 def code_indices(vqgan: VQGAN, pixels: torch.Tensor, batch: int = 64) -> torch.Tensor:
     """The VQGAN's code indices (N, h, w) of pictures (N, 3, H, W) in [0, 1]."""
@@ -80,10 +108,8 @@ class DecoderTrainer:
         decoder.latent_mean.copy_(latents.flatten(0, 2).mean(0))
         decoder.latent_std.copy_(latents.flatten(0, 2).std(0).clamp(min=1e-4))
         self.generator = torch.Generator().manual_seed(config.seed * 1000 + rank)  # each process its own batches
-        self.ema = EMAModel(decoder.parameters(), decay=config.ema_decay, use_ema_warmup=False)
-        self.optimizer = torch.optim.AdamW(decoder.parameters(), lr=config.lr, weight_decay=0.0)
-        warmup = max(config.warmup, 1)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warmup))
+        self.training = EmaAdamW(decoder.parameters(), config.lr, config.warmup, config.ema_decay, config.grad_clip)
+        self.ema, self.optimizer, self.schedule = self.training.ema, self.training.optimizer, self.training.schedule
         self.autocast = self.device.type == "cuda" and config.precision != "fp32"
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,19 +129,10 @@ class DecoderTrainer:
         x, cond = self.batch()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             loss = flow_loss(self.decoder, x, cond, self.generator)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.world > 1:
-            average_gradients([p for p in self.decoder.parameters() if p.requires_grad], self.world)
-        torch.nn.utils.clip_grad_norm_(self.decoder.parameters(), self.config.grad_clip)
-        self.optimizer.step()
-        self.schedule.step()
-        self.ema.step(self.decoder.parameters())
+        trained = [p for p in self.decoder.parameters() if p.requires_grad]
+        reduce = (lambda: average_gradients(trained, self.world)) if self.world > 1 else None
         self.step += 1
-        value = loss.item()
-        if not math.isfinite(value):
-            raise RuntimeError(f"decoder training diverged at step {self.step} (loss {value})")
-        return value
+        return self.training.step(loss, "decoder training", self.step, reduce)
 
     def averaged(self) -> EmbeddingDecoder:
         """A copy of the decoder with the EMA weights, ready to sample."""

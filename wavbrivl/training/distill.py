@@ -11,17 +11,16 @@ in (one network evaluation a step instead of two). The student is stored inside 
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from diffusers import FlowMatchEulerDiscreteScheduler
-from diffusers.training_utils import EMAModel
 
 from wavbrivl.generation.sample import euler_steps
 from wavbrivl.models import EmbeddingDecoder
+from wavbrivl.training.decoder import EmaAdamW
 
 
 @dataclass
@@ -110,9 +109,7 @@ def distill_decoder(
     student = copy.deepcopy(teacher.student if teacher.student is not None else teacher).requires_grad_(True)
     student.student = None  # a decoder that has a student already: its training goes on from there
     student.config = replace(teacher.config, distilled_steps=0)
-    ema = EMAModel(student.parameters(), decay=config.ema_decay, use_ema_warmup=False)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=config.lr, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / max(config.warmup, 1)))
+    training = EmaAdamW(student.parameters(), config.lr, config.warmup, config.ema_decay, config.grad_clip)
     units = F.normalize(picked.float(), dim=-1)
     rows, total = [], 0.0
     student.train()
@@ -121,22 +118,13 @@ def distill_decoder(
         sigma = student_sigmas(config.batch_size, config.student_steps, generator)
         loss = reflow_loss(student, noise[index].to(device), clean[index].to(device), units[index].to(device),
                            sigma.to(device))  # fmt: skip
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), config.grad_clip)
-        optimizer.step()
-        schedule.step()
-        ema.step(student.parameters())
-        value = loss.item()
-        if not math.isfinite(value):
-            raise RuntimeError(f"distillation diverged at step {step} (loss {value})")
-        total += value
+        total += training.step(loss, "distillation", step)
         if step % config.log_every == 0 or step == config.steps:
             count = (step - 1) % config.log_every + 1
             rows.append({"step": step, "loss": total / count})
             log(f"distil step {step}/{config.steps}: loss {total / count:.4f}")
             total = 0.0
-    ema.copy_to(student.parameters())
+    training.ema.copy_to(student.parameters())
     return with_student(teacher, student.eval().requires_grad_(False), config), rows
 
 
