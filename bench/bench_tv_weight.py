@@ -15,11 +15,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
+import torch
 from PIL import Image
 
 from bench.common import machine
 from wavbrivl import WavBriVLPipeline
+from wavbrivl.film import compose_frame
+from wavbrivl.generation import GenerationStep
 from wavbrivl.loading import TOYWORLD_DIR
 from wavbrivl.toyworld.evaluate import judge_class_pictures, judge_volume_study
 
@@ -44,13 +46,14 @@ class Keeping:
         return final
 
 
-def sheet(pictures: list, columns: int, scale: int = 3) -> Image.Image:
-    """The pictures in rows of columns, each scaled up without blur."""
-    tiles = [(p.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for p in pictures]
-    tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
-    rows = [np.concatenate(tiles[i : i + columns], 1) for i in range(0, len(tiles), columns)]
-    grid = Image.fromarray(np.concatenate(rows, 0))
-    return grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+def sheet(pictures: list, columns: int, height: int = 192) -> Image.Image:
+    """The pictures (3, H, W tensors) in rows of columns, each a film frame (scaled up without blur), stacked."""
+    images = GenerationStep(0, 0, torch.stack(pictures), [], []).images
+    rows = [compose_frame(images[i : i + columns], min_height=height) for i in range(0, len(images), columns)]
+    grid = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
+    for index, row in enumerate(rows):
+        grid.paste(row, (0, index * rows[0].height))
+    return grid
 
 
 def main() -> None:

@@ -44,17 +44,14 @@ def sharpen_vqgan(
     around the object."""
     from wavbrivl.loading.folders import load_component, save_component
 
-    vqgan = load_component(Path(folder) / "vqgan")  # the only part of the set this revision reads
+    folder, result, config = _revised(  # the build record first: no weights read for a folder that has none
+        folder, vqgan_sharpen_steps=steps, vqgan_sharpen_examples=examples, vqgan_sharpen_near_weight=near_weight
+    )
+    vqgan = load_component(folder / "vqgan")  # the only part of the set this revision reads
     norm = norm or vqgan.config.decoder_norm
     if norm == "group" and vqgan.config.decoder_norm == "fixed":
         raise InputError(f"{folder}: its VQGAN decoder's norm statistics are fixed already; it cannot go back to group")
-    folder, result, config = _revised(
-        folder,
-        vqgan_sharpen_steps=steps,
-        vqgan_sharpen_examples=examples,
-        vqgan_decoder_norm=norm,
-        vqgan_sharpen_near_weight=near_weight,
-    )
+    config = replace(config, vqgan_decoder_norm=norm)
     t = time.perf_counter()
     vqgan = refine_vqgan(vqgan, config, log)
     result["timings_s"]["vqgan_sharpen"] = time.perf_counter() - t
