@@ -109,7 +109,7 @@ class ToyBuildConfig:
             image_steps=100,
             negatives=128,
             adversarial_eps=0.0,
-            vqgan_steps=100,
+            vqgan_steps=40,
             vqgan_sharpen_steps=20,
             vqgan_sharpen_examples=64,
             audio_steps=120,
