@@ -11,7 +11,7 @@ import torch
 from wavbrivl.generation import GenerationConfig
 from wavbrivl.toyworld.evaluate import judge_class_pictures, judge_volume_study
 from wavbrivl.toyworld.judge import foreground
-from wavbrivl.toyworld.rings import RING_THRESHOLD, ring_score
+from wavbrivl.toyworld.rings import RING_THRESHOLD, ring_place, ring_score
 from wavbrivl.toyworld.world import ToyWorld
 
 WORLD = ToyWorld(5).examples(0, 48)
@@ -44,6 +44,8 @@ def test_a_faint_ring_beside_the_object_is_found(example, where):
     before = ring_score(pixels)
     faint, darker = ring_score(_with_ring(pixels, centre, darker=10)), ring_score(_with_ring(pixels, centre, darker=16))
     assert faint > max(before + 2.5, 4.5) and darker > faint + 2
+    score, row, column = ring_place(_with_ring(pixels, centre, darker=10))
+    assert score == faint and abs(row - centre[0]) <= 1 and abs(column - centre[1]) <= 1, (row, column, centre)
 
 
 def test_a_uniformly_darker_background_is_no_ring():

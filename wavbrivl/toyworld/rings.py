@@ -32,10 +32,10 @@ def _disk(inner: float, outer: float, reach: int = 9) -> np.ndarray:
 ANNULUS, OUTSIDE = _disk(*RING_RADII), _disk(*OUTSIDE_RADII)
 
 
-def ring_score(picture) -> float:
-    """The strongest dark ring in the picture: mean darkness below the world background (levels 0-255, the darkest
-    channel) on an annulus of background pixels, minus the same just outside it, at the worst centre. World
-    pictures score under 2; a drawn droplet 3 and up. The object and its edge (OBJECT_MARGIN) never count."""
+def ring_map(picture) -> np.ndarray:
+    """Each centre's ring strength (H, W): mean darkness below the world background (levels 0-255, the darkest
+    channel) on an annulus of background pixels, minus the same just outside it; -inf where too little background
+    is seen. The object and its edge (OBJECT_MARGIN) never count."""
     pixels = to_array(picture)
     background = np.asarray(BACKGROUND, np.float32) / 255
     drawn = np.abs(pixels - background).max(-1) > FOREGROUND_THRESHOLD
@@ -50,4 +50,17 @@ def ring_score(picture) -> float:
     ring, ring_count = mean_over(ANNULUS)
     outside, outside_count = mean_over(OUTSIDE)
     valid = (ring_count >= 0.5 * ANNULUS.sum()) & (outside_count >= 0.3 * OUTSIDE.sum()) & (usable > 0)
-    return float(np.where(valid, ring - outside, -np.inf).max())
+    return np.where(valid, ring - outside, -np.inf)
+
+
+def ring_score(picture) -> float:
+    """The strongest dark ring in the picture (ring_map's highest value). World pictures score under 2; a drawn
+    droplet 3 and up."""
+    return float(ring_map(picture).max())
+
+
+def ring_place(picture) -> tuple[float, int, int]:
+    """The strongest dark ring's score and its centre (row, column) in the picture."""
+    strength = ring_map(picture)
+    row, column = np.unravel_index(int(np.argmax(strength)), strength.shape)
+    return float(strength[row, column]), int(row), int(column)
