@@ -230,6 +230,6 @@ def test_shortened_build_learns(tmp_path):
     assert (zero_shot == labels).float().mean() >= 0.4  # the 60-step text tower has to learn too
     assert pipe.decoder is not None and pipe.generation_config().method == "decoder"
     final = pipe.generate_final([(16000, e.audio) for e in held_out[:4]], 0.0, pipe.generation_config())
-    assert final.pixels.shape[0] == 4  # the 100-step decoder is in the set and draws one picture per sound
+    assert final.pixels.shape[0] == 4  # the quick build's decoder is in the set and draws one picture per sound
     assert result["decoder_student"]["step"] == config.distill_steps and pipe.decoder.student is not None
     assert pipe.decoder.sampler_for(2) is pipe.decoder.student and pipe.decoder.sampler_for(10) is None
