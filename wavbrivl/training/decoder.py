@@ -109,7 +109,6 @@ class DecoderTrainer:
         decoder.latent_std.copy_(latents.flatten(0, 2).std(0).clamp(min=1e-4))
         self.generator = torch.Generator().manual_seed(config.seed * 1000 + rank)  # each process its own batches
         self.training = EmaAdamW(decoder.parameters(), config.lr, config.warmup, config.ema_decay, config.grad_clip)
-        self.ema, self.optimizer, self.schedule = self.training.ema, self.training.optimizer, self.training.schedule
         self.autocast = self.device.type == "cuda" and config.precision != "fp32"
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,16 +136,16 @@ class DecoderTrainer:
     def averaged(self) -> EmbeddingDecoder:
         """A copy of the decoder with the EMA weights, ready to sample."""
         copy_ = copy.deepcopy(self.decoder)
-        self.ema.copy_to(copy_.parameters())
+        self.training.ema.copy_to(copy_.parameters())
         return copy_.eval().requires_grad_(False)
 
     def state_dict(self) -> dict:
         """Everything needed to resume: weights, EMA, optimiser, schedule, step and the batch generator."""
         return {
             "decoder": self.decoder.state_dict(),
-            "ema": self.ema.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
+            "ema": self.training.ema.state_dict(),
+            "optimizer": self.training.optimizer.state_dict(),
+            "schedule": self.training.schedule.state_dict(),
             "step": self.step,
             "generator": self.generator.get_state(),
         }
@@ -154,9 +153,9 @@ class DecoderTrainer:
     def load_state_dict(self, state: dict) -> None:
         """Resume from state_dict()'s output."""
         self.decoder.load_state_dict(state["decoder"])
-        self.ema.load_state_dict(state["ema"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
+        self.training.ema.load_state_dict(state["ema"])
+        self.training.optimizer.load_state_dict(state["optimizer"])
+        self.training.schedule.load_state_dict(state["schedule"])
         self.step = int(state["step"])
         self.generator.set_state(state["generator"])
 
