@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
 
 import numpy as np
 
-from bench.common import machine
+from bench.common import Keeping, machine
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.loading import TOYWORLD_DIR
-from wavbrivl.toyworld.evaluate import GENERATION_SEEDS, STUDY_VOLUMES_DB, class_sounds
+from wavbrivl.toyworld import CLASSES
+from wavbrivl.toyworld.evaluate import (
+    GENERATION_SEEDS,
+    STUDY_VOLUMES_DB,
+    VOLUME_STUDY_SEEDS,
+    judge_class_pictures,
+    judge_volume_study,
+)
 from wavbrivl.toyworld.judge import foreground, to_array
 from wavbrivl.toyworld.rings import RING_THRESHOLD, ring_place
 
@@ -43,16 +49,18 @@ def place(picture) -> dict:
 
 
 def judged_places(pipe: WavBriVLPipeline, method: str, world: int) -> list[dict]:
-    """Every judged picture's ring place, labelled with its class, seed and volume."""
-    config, clips, rows = pipe.generation_config(method=method), class_sounds(world), []
-    for seed in GENERATION_SEEDS:
-        final = pipe.generate_final(clips, 0.0, replace(config, seed=seed))
-        rows += [{"kind": "class", "seed": seed, "label": k, "db": 0.0, **place(p)} for k, p in enumerate(final.pixels)]
-    for label, clip in enumerate(clips):
-        study = pipe.generate_final(clip, list(STUDY_VOLUMES_DB), replace(config, seed=0))
-        rows += [{"kind": "study", "seed": 0, "label": label, "db": v, **place(p)}
-                 for v, p in zip(STUDY_VOLUMES_DB, study.pixels)]  # fmt: skip
-    return rows
+    """Every picture the toy judge grades (judge_class_pictures, then judge_volume_study, at the set's settings),
+    its ring place labelled with its class, seed and volume."""
+    kept, config = Keeping(pipe), pipe.generation_config(method=method)
+    judge_class_pictures(kept, world, config=config)
+    judge_volume_study(kept, world, config=config)
+    labels = [("class", seed, k, 0.0) for seed in GENERATION_SEEDS for k in range(len(CLASSES))]
+    labels += [
+        ("study", seed, k, v) for seed in VOLUME_STUDY_SEEDS for k in range(len(CLASSES)) for v in STUDY_VOLUMES_DB
+    ]
+    assert len(labels) == len(kept.pictures), (len(labels), len(kept.pictures))
+    return [{"kind": kind, "seed": seed, "label": label, "db": db, **place(picture)}
+            for (kind, seed, label, db), picture in zip(labels, kept.pictures)]  # fmt: skip
 
 
 def main() -> None:

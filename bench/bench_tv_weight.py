@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from bench.common import machine
+from bench.common import Keeping, machine
 from wavbrivl import WavBriVLPipeline
 from wavbrivl.film import compose_frame
 from wavbrivl.generation import GenerationStep
@@ -28,22 +28,6 @@ from wavbrivl.toyworld.evaluate import judge_class_pictures, judge_volume_study
 SHOWN = ("judge_colour_rate", "judge_one_object_rate", "judge_all_three_rate", "judge_shape_iou_mean",
          "cnn_class_rate", "ring_score_max", "ring_rate", "volume_area_spearman_min_class",
          "volume_study_class_rate_min_volume", "volume_study_ring_score_max", "volume_study_ring_rate")  # fmt: skip
-
-
-class Keeping:
-    """The pipeline, keeping every final picture it draws (for the contact sheets)."""
-
-    def __init__(self, pipe: WavBriVLPipeline) -> None:
-        self.pipe, self.pictures = pipe, []
-
-    def __getattr__(self, name: str):
-        return getattr(self.pipe, name)
-
-    def generate_final(self, *args, **kwargs):
-        """The pipeline's final step, its pictures kept."""
-        final = self.pipe.generate_final(*args, **kwargs)
-        self.pictures += list(final.pixels)
-        return final
 
 
 def sheet(pictures: list, columns: int, height: int = 192) -> Image.Image:

@@ -1,12 +1,16 @@
-"""Helpers shared by the benchmarks: machine description, timing, matmul peak."""
+"""Helpers shared by the benchmarks: machine description, timing, matmul peak, a pipeline that keeps its pictures."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from wavbrivl import WavBriVLPipeline
 
 
 def machine() -> str:
@@ -41,3 +45,20 @@ def matmul_flops(sizes: tuple[int, ...] = (2048, 4096), repeat: int = 5) -> floa
         a @ b
         best = max(best, 2 * n**3 / timed(lambda a=a, b=b: a @ b, repeat))
     return best
+
+
+class Keeping:
+    """The pipeline, keeping every final picture it draws, in order (for contact sheets, or to look at the pictures
+    a judge graded)."""
+
+    def __init__(self, pipe: WavBriVLPipeline) -> None:
+        self.pipe, self.pictures = pipe, []
+
+    def __getattr__(self, name: str):
+        return getattr(self.pipe, name)
+
+    def generate_final(self, *args, **kwargs):
+        """The pipeline's final step, its pictures kept."""
+        final = self.pipe.generate_final(*args, **kwargs)
+        self.pictures += list(final.pixels)
+        return final
