@@ -52,7 +52,9 @@ class GenerationConfig:
     tv_weight: float = 0.0  # total-variation penalty on the pixels (0: off)
     init: str = "tokens"  # start: "tokens" (random codebook tokens) or "blob" (one blob, see initial_latents)
     starts: int = 1  # blob start: this many candidate blobs of evenly spaced hues per image...
-    start_steps: int = 10  # ...optimised for this many steps, after which each image keeps its best candidate
+    start_steps: int = 10  # ...optimised for this many steps, after which each image keeps its best candidate,
+    start_similarity: float = 0.0  # ...unless its best candidate's cosine to its sound is still under this: then it
+    start_steps_max: int = 0  # keeps them all until its best gets there or until this step
     fill: tuple[float, float, float] = (0.0, 0.0, 0.0)  # padding colour of geometric augmentation
     method: str = "vqgan"  # "vqgan": the paper's optimisation; "decoder" / "unclip": one sampling pass
     sample_steps: int = 10  # decoder / unclip: sampling steps
@@ -65,9 +67,10 @@ class GenerationConfig:
         self.fill = tuple(self.fill)
         if self.init not in ("tokens", "blob"):
             raise InputError(f"init must be 'tokens' or 'blob'; got {self.init!r}")
-        if self.starts < 1 or self.start_steps < 0:
+        if self.starts < 1 or self.start_steps < 0 or self.start_steps_max < 0:
             raise InputError(
-                f"starts must be at least 1 and start_steps at least 0; got {self.starts}, {self.start_steps}"
+                "starts must be at least 1, start_steps and start_steps_max at least 0; got "
+                f"{self.starts}, {self.start_steps}, {self.start_steps_max}"
             )
 
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from wavbrivl.generation.candidates import Candidates
 from wavbrivl.generation.config import GenerationConfig, GenerationStep
 from wavbrivl.generation.cutouts import MakeCutouts
 from wavbrivl.generation.loss import spherical_distance_sq
@@ -94,13 +95,6 @@ def initial_latents(
     return z.expand(batch, -1, -1, -1).clone()
 
 
-def keep_best_start(z: torch.Tensor, per_image: torch.Tensor, starts: int) -> torch.Tensor:
-    """From candidate-major latents (starts * B, ...), each image's candidate with the lowest loss (B, ...)."""
-    batch = z.shape[0] // starts
-    best = per_image.view(starts, batch).argmin(0)
-    return z.detach().view(starts, batch, *z.shape[1:])[best, torch.arange(batch, device=z.device)]
-
-
 def generate_images(
     vqgan: VQGAN,
     tower: ImageTower,
@@ -127,56 +121,71 @@ def generate_images(
         raise ValueError(f"weights must have shape ({n_prompts},), got {tuple(weights.shape)}")
     starts = config.starts if config.init == "blob" and init_image is None else 1
     z = initial_latents(vqgan, batch, config.size, generator, init_image, device, config.init, config.fill, starts)
-    z.requires_grad_(True)
-    all_targets = targets.repeat(starts, 1, 1)  # candidate-major, like z
+    candidates = Candidates(z, starts, config.lr)
     codebook = vqgan.codebook.detach()
     z_min = codebook.min(0).values.view(1, -1, 1, 1)
     z_max = codebook.max(0).values.view(1, -1, 1, 1)
-    optimizer = torch.optim.Adam([z], lr=config.lr)
     cutouts = MakeCutouts(tower.image_size, config.cutn, config.cut_pow, config.noise, config.augment, config.fill)
     step = -1
-    per_image = torch.zeros(starts * batch, device=device)
+    per_row = similarity = torch.zeros(starts * batch, device=device)
     for step in range(config.steps):
-        if starts > 1 and step == config.start_steps:  # each image keeps its best candidate start
-            z = keep_best_start(z, per_image, starts).requires_grad_(True)
-            optimizer, starts, all_targets = torch.optim.Adam([z], lr=config.lr), 1, targets
-        optimizer.zero_grad(set_to_none=True)
-        pixels = clamp_with_grad((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
-        # The tower runs on cut_batch cutouts at a time, each chunk back-propagated to the pixels at once,
-        # so its activations never exist for all cutouts together; the decoder is back-propagated once.
-        leaf = pixels.detach().requires_grad_(True)
-        views = cutouts(leaf, generator)  # (cutn, B, 3, S, S)
-        rows = starts * batch
-        per_image = torch.zeros(rows, device=device)
-        similarity = torch.zeros(rows, device=device)
-        for start in range(0, config.cutn, config.cut_batch):
-            chunk = views[start : start + config.cut_batch]
-            embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], rows, 1, -1)
-            distances = spherical_distance_sq(embeds, all_targets[None])  # (cuts, B, P)
-            loss = (distances * weights).sum((0, 2)) / config.cutn  # (B,)
-            loss.sum().backward(retain_graph=start + config.cut_batch < config.cutn)
-            per_image += loss.detach()
-            first = F.normalize(embeds[:, :, 0].detach(), dim=-1) * all_targets[None, :, 0]
-            similarity += first.sum((-1, 0)) / config.cutn
-        if config.tv_weight > 0:
-            tv = config.tv_weight * total_variation(leaf)
-            tv.sum().backward()
-            per_image += tv.detach()
-        pixels.backward(leaf.grad)
-        optimizer.step()
-        with torch.no_grad():
-            z.copy_(torch.maximum(torch.minimum(z, z_max), z_min))
-        shown = per_image.view(starts, batch).argmin(0) * batch + torch.arange(batch, device=device)
-        yield GenerationStep(
-            step, config.steps, pixels.detach()[shown].cpu(), similarity[shown].tolist(), per_image[shown].tolist()
-        )
+        if candidates.pending and step >= config.start_steps:  # images keep their best candidate start...
+            best = candidates.best_rows(per_row)  # ...unless still far from their sound, when the config says
+            ready = [i for i in candidates.pending if step >= config.start_steps_max or
+                     float(similarity[best[i]]) >= config.start_similarity]  # fmt: skip
+            if ready:
+                candidates.keep_best(ready, per_row)
+        candidates.zero_grad()
+        per_row, similarity, pixels = _step(vqgan, tower, cutouts, candidates, targets, weights, config, generator)
+        candidates.step(z_min, z_max)
+        shown = candidates.best_rows(per_row)
+        yield GenerationStep(step, config.steps, pixels[shown], similarity[shown].tolist(), per_row[shown].tolist())
         if should_stop is not None and should_stop():
             break
-    if starts > 1:  # stopped (or ran out of steps) before the candidates were pruned: keep each image's best
-        z = keep_best_start(z, per_image, starts)
+    if candidates.pending:  # stopped (or ran out of steps) before the candidates were pruned: keep each image's best
+        candidates.keep_best(candidates.pending, per_row)
     with torch.no_grad():
-        pixels = (vqgan.decode(vqgan.quantize_st(z)) + 1).div(2).clamp(0, 1)
+        pixels = (vqgan.decode(vqgan.quantize_st(candidates.latents())) + 1).div(2).clamp(0, 1)
         embeds = tower.encode_pixels(pixels)
         similarity = (embeds * targets[:, 0]).sum(-1)
         loss = (spherical_distance_sq(embeds[:, None], targets) * weights).sum(-1)
     yield GenerationStep(step + 1, config.steps, pixels.cpu(), similarity.tolist(), loss.tolist(), final=True)
+
+
+def _step(
+    vqgan: VQGAN,
+    tower: ImageTower,
+    cutouts: MakeCutouts,
+    candidates: Candidates,
+    targets: torch.Tensor,
+    weights: torch.Tensor,
+    config: GenerationConfig,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Decode every candidate, back-propagate its loss (cutouts through the tower, and total variation) to the
+    latents, and return each row's loss, its similarity to its first prompt, and its pixels (on the CPU)."""
+    z = candidates.latents()
+    device, rows = z.device, z.shape[0]
+    all_targets = targets[candidates.owner.to(device)]
+    pixels = clamp_with_grad((vqgan.decode(vqgan.quantize_st(z)) + 1) / 2)
+    # The tower runs on cut_batch cutouts at a time, each chunk back-propagated to the pixels at once,
+    # so its activations never exist for all cutouts together; the decoder is back-propagated once.
+    leaf = pixels.detach().requires_grad_(True)
+    views = cutouts(leaf, generator)  # (cutn, rows, 3, S, S)
+    per_row = torch.zeros(rows, device=device)
+    similarity = torch.zeros(rows, device=device)
+    for start in range(0, config.cutn, config.cut_batch):
+        chunk = views[start : start + config.cut_batch]
+        embeds = tower.encode_pixels(chunk.flatten(0, 1)).view(chunk.shape[0], rows, 1, -1)
+        distances = spherical_distance_sq(embeds, all_targets[None])  # (cuts, rows, P)
+        loss = (distances * weights).sum((0, 2)) / config.cutn  # (rows,)
+        loss.sum().backward(retain_graph=start + config.cut_batch < config.cutn)
+        per_row += loss.detach()
+        first = F.normalize(embeds[:, :, 0].detach(), dim=-1) * all_targets[None, :, 0]
+        similarity += first.sum((-1, 0)) / config.cutn
+    if config.tv_weight > 0:
+        tv = config.tv_weight * total_variation(leaf)
+        tv.sum().backward()
+        per_row += tv.detach()
+    pixels.backward(leaf.grad)
+    return per_row, similarity, pixels.detach().cpu()

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 # The settings of GenerationConfig that belong to one method or another (the seed is every method's).
 VQGAN_SETTINGS = frozenset({"steps", "size", "lr", "cutn", "cut_batch", "cut_pow", "noise", "augment", "tv_weight",
-                            "init", "starts", "start_steps", "fill"})  # fmt: skip
+                            "init", "starts", "start_steps", "start_similarity", "start_steps_max",
+                            "fill"})  # fmt: skip
 SAMPLING_SETTINGS = frozenset({"sample_steps", "guidance_scale"})
 
 
