@@ -3,8 +3,10 @@ x seeds 0-2 (and, with --study, each class's five-volume study at seed 0), grade
 and the dark-ring check, none of which guided the optimisation. One line per weight, all from one run.
 
     python -m bench.bench_tv_weight [--world 99] [--weights 0 1 2 3] [--study] [--out tv.json] [--sheets DIR]
+        [--set start_similarity=0.4 start_steps_max=24]
 
-World 99 is a development world (the weight is chosen there); 777 and 778 are the worlds the tests judge.
+World 99 is a development world (the weight is chosen there); 777 and 778 are the worlds the tests judge. --set
+changes other settings of the set's optimisation for every row (numbers as numbers, the rest as text).
 """
 
 from __future__ import annotations
@@ -27,7 +29,19 @@ from wavbrivl.toyworld.evaluate import judge_class_pictures, judge_volume_study
 
 SHOWN = ("judge_colour_rate", "judge_one_object_rate", "judge_all_three_rate", "judge_shape_iou_mean",
          "cnn_class_rate", "ring_score_max", "ring_rate", "volume_area_spearman_min_class",
-         "volume_study_class_rate_min_volume", "volume_study_ring_score_max", "volume_study_ring_rate")  # fmt: skip
+         "volume_study_class_rate_min_volume", "volume_study_cnn_class_rate_min_volume",
+         "volume_study_class_rate_+12dB", "volume_study_ring_score_max", "volume_study_ring_rate")  # fmt: skip
+
+
+def setting(text: str) -> tuple[str, object]:
+    """KEY=VALUE as a (key, value) pair, the value a number where it reads as one."""
+    key, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
 
 
 def sheet(pictures: list, columns: int, height: int = 192) -> Image.Image:
@@ -49,17 +63,19 @@ def main() -> None:
     parser.add_argument("--study", action="store_true", help="also the volume study (five pictures per class)")
     parser.add_argument("--out", help="write every figure as JSON here")
     parser.add_argument("--sheets", help="save each weight's pictures here as PNG contact sheets")
+    parser.add_argument("--set", nargs="*", type=setting, default=[], help="other settings, KEY=VALUE")
     args = parser.parse_args()
     print(machine())
     pipe = Keeping(WavBriVLPipeline.from_pretrained(args.dir, device="cpu"))
     rows = []
     for weight in args.weights:
-        config = replace(pipe.generation_config(method="vqgan"), tv_weight=weight)
+        config = replace(pipe.generation_config(method="vqgan"), tv_weight=weight, **dict(args.set))
         start, pipe.pictures = time.perf_counter(), []
         metrics = judge_class_pictures(pipe, args.world, config=config)
         if args.study:
             metrics.update(judge_volume_study(pipe, args.world, config=config))
-        row = {"tv_weight": weight, "world": args.world, "seconds": round(time.perf_counter() - start, 1), **metrics}
+        seconds = round(time.perf_counter() - start, 1)
+        row = {"tv_weight": weight, **dict(args.set), "world": args.world, "seconds": seconds, **metrics}
         rows.append(row)
         if args.sheets:
             Path(args.sheets).mkdir(parents=True, exist_ok=True)

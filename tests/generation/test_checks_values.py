@@ -26,6 +26,8 @@ LIMITS = {
     "guidance_scale": (0.0, -0.001, 50.0, 50.001),
     "noise_level": (0, -1, 999, 1000),
     "tv_weight": (0.0, -0.001, 100.0, 100.001),
+    "start_similarity": (-1.0, -1.001, 1.0, 1.001),
+    "start_steps_max": (0, -1, 1000, 1001),
 }
 
 

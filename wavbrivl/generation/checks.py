@@ -63,6 +63,8 @@ SETTINGS = {
     "guidance_scale": Setting("the guidance scale", 0, MAX_GUIDANCE, whole=False),
     "noise_level": Setting("the noise level", 0, 999),
     "tv_weight": Setting("the total-variation weight", 0, MAX_TV_WEIGHT, whole=False),
+    "start_similarity": Setting("start_similarity (a cosine)", -1, 1, whole=False),
+    "start_steps_max": Setting("start_steps_max", 0, 1000),
 }
 
 

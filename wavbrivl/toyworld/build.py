@@ -51,6 +51,11 @@ GENERATION_DEFAULTS = {
     "init": "blob",
     "starts": 6,  # six blobs of evenly spaced hues for the first 8 steps; each image keeps its best
     "start_steps": 8,
+    # An image whose best start is still under cosine 0.4 to its sound after those steps (a loud sound: its object
+    # is larger than any start blob) keeps all six until one gets there or step 24; chosen on world 99 among 0.4
+    # and 0.5 (BENCHMARKS.md, "A longer start for images still far from their sound").
+    "start_similarity": 0.4,
+    "start_steps_max": 24,
     "fill": [round(v / 255, 4) for v in BACKGROUND],
     "augment": asdict(AugmentConfig()),
     # A total-variation penalty: without it the optimisation drew dark specks, bands and rims beside its objects
