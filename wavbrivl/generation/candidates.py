@@ -48,12 +48,13 @@ class Candidates:
 
     def best_rows(self, loss: torch.Tensor) -> torch.Tensor:
         """Each image's row with the lowest loss (B,), given every row's loss (rows,)."""
-        best = torch.zeros(len(self.groups), dtype=torch.long)
+        values = loss.detach().cpu().tolist()  # one transfer, not one per row
+        best = [0] * len(self.groups)
         lowest = [float("inf")] * len(self.groups)
         for row, (i, _) in enumerate(self.rows):
-            if float(loss[row]) < lowest[i]:
-                lowest[i], best[i] = float(loss[row]), row
-        return best
+            if values[row] < lowest[i]:
+                lowest[i], best[i] = values[row], row
+        return torch.tensor(best)
 
     def keep_best(self, images: list[int], loss: torch.Tensor) -> None:
         """These images keep their candidate with the lowest loss (rows,), each with a fresh Adam."""

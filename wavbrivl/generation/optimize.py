@@ -139,7 +139,8 @@ def generate_images(
         per_row, similarity, pixels = _step(vqgan, tower, cutouts, candidates, targets, weights, config, generator)
         candidates.step(z_min, z_max)
         shown = candidates.best_rows(per_row)
-        yield GenerationStep(step, config.steps, pixels[shown], similarity[shown].tolist(), per_row[shown].tolist())
+        shown_pixels = pixels[shown.to(pixels.device)].cpu()  # only the shown rows leave the device
+        yield GenerationStep(step, config.steps, shown_pixels, similarity[shown].tolist(), per_row[shown].tolist())
         if should_stop is not None and should_stop():
             break
     if candidates.pending:  # stopped (or ran out of steps) before the candidates were pruned: keep each image's best
@@ -163,7 +164,7 @@ def _step(
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Decode every candidate, back-propagate its loss (cutouts through the tower, and total variation) to the
-    latents, and return each row's loss, its similarity to its first prompt, and its pixels (on the CPU)."""
+    latents, and return each row's loss, its similarity to its first prompt, and its pixels (detached)."""
     z = candidates.latents()
     device, rows = z.device, z.shape[0]
     all_targets = targets[candidates.owner.to(device)]
@@ -188,4 +189,4 @@ def _step(
         tv.sum().backward()
         per_row += tv.detach()
     pixels.backward(leaf.grad)
-    return per_row, similarity, pixels.detach().cpu()
+    return per_row, similarity, pixels.detach()
