@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wavbrivl.generation import GenerationConfig, generate_images
 from wavbrivl.generation.candidates import Candidates
@@ -26,6 +28,34 @@ def test_rows_are_candidate_major_and_an_image_keeps_its_lowest_loss_candidate()
     assert candidates.owner.tolist() == [0, 1, 0, 0]
     candidates.latents().sum().backward()
     assert all(torch.equal(g.grad, torch.ones_like(g)) for g in candidates.groups)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    starts=st.integers(1, 5),
+    batch=st.integers(1, 4),
+    rounds=st.lists(st.tuples(st.sets(st.integers(0, 3)), st.integers(0, 2**16)), max_size=3),
+)
+def test_any_order_of_keeping_leaves_each_image_its_lowest_loss_candidate(starts, batch, rounds):
+    """Whichever images keep their best, in whatever rounds: rows stay candidate-major, every image keeps one row
+    per candidate still held, and what an image keeps is its candidate with the lowest loss that round."""
+    z = torch.randn(starts * batch, 2, 1, 1, generator=torch.Generator().manual_seed(0))
+    candidates = Candidates(z, starts, lr=0.1)
+    held = {i: [z[k * batch + i] for k in range(starts)] for i in range(batch)}
+    for images, seed in rounds:
+        loss = torch.rand(len(candidates.rows), generator=torch.Generator().manual_seed(seed))
+        chosen = sorted(i for i in images if i < batch)
+        for i in chosen:
+            mine = [row for row, (owner, _) in enumerate(candidates.rows) if owner == i]
+            held[i] = [held[i][min(range(len(mine)), key=lambda j: float(loss[mine[j]]))]]
+        candidates.keep_best(chosen, loss)
+        ranks = [k for _, k in candidates.rows]
+        assert ranks == sorted(ranks)  # candidate-major
+        assert candidates.pending == [i for i in range(batch) if len(held[i]) > 1]
+        latents = candidates.latents()
+        for i in range(batch):
+            mine = [row for row, (owner, _) in enumerate(candidates.rows) if owner == i]
+            assert torch.equal(latents[mine], torch.stack(held[i]))
 
 
 @pytest.fixture(scope="module")
