@@ -53,7 +53,7 @@ class GenerationConfig:
     init: str = "tokens"  # start: "tokens" (random codebook tokens) or "blob" (one blob, see initial_latents)
     starts: int = 1  # blob start: this many candidate blobs of evenly spaced hues per image...
     start_steps: int = 10  # ...optimised for this many steps, after which each image keeps its best candidate,
-    start_similarity: float = 0.0  # ...unless its best candidate's cosine to its sound is still under this: then it
+    start_similarity: float = 0.0  # ...unless its best candidate's cosine to its (first) target is under this: it
     start_steps_max: int = 0  # keeps them all until its best gets there or until this step
     fill: tuple[float, float, float] = (0.0, 0.0, 0.0)  # padding colour of geometric augmentation
     method: str = "vqgan"  # "vqgan": the paper's optimisation; "decoder" / "unclip": one sampling pass
