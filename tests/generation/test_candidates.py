@@ -22,7 +22,8 @@ def test_rows_are_candidate_major_and_an_image_keeps_its_lowest_loss_candidate()
     assert candidates.owner.tolist() == [0, 1, 0, 1, 0, 1]
     loss = torch.tensor([5.0, 1.0, 4.0, 3.0, 0.5, 2.0])
     assert candidates.best_rows(loss).tolist() == [4, 1]
-    candidates.keep_best([1], loss)  # image 1 keeps its first candidate (loss 1.0); image 0 keeps all three
+    # image 1 keeps its first candidate (loss 1.0); image 0 keeps all three
+    candidates.keep_best([1], candidates.best_rows(loss))
     assert candidates.pending == [0]
     assert candidates.latents().flatten().tolist() == [0.0, 1.0, 2.0, 4.0]
     assert candidates.owner.tolist() == [0, 1, 0, 0]
@@ -48,7 +49,7 @@ def test_any_order_of_keeping_leaves_each_image_its_lowest_loss_candidate(starts
         for i in chosen:
             mine = [row for row, (owner, _) in enumerate(candidates.rows) if owner == i]
             held[i] = [held[i][min(range(len(mine)), key=lambda j: float(loss[mine[j]]))]]
-        candidates.keep_best(chosen, loss)
+        candidates.keep_best(chosen, candidates.best_rows(loss))
         ranks = [k for _, k in candidates.rows]
         assert ranks == sorted(ranks)  # candidate-major
         assert candidates.pending == [i for i in range(batch) if len(held[i]) > 1]

@@ -56,9 +56,8 @@ class Candidates:
                 lowest[i], best[i] = values[row], row
         return torch.tensor(best)
 
-    def keep_best(self, images: list[int], loss: torch.Tensor) -> None:
-        """These images keep their candidate with the lowest loss (rows,), each with a fresh Adam."""
-        best = self.best_rows(loss)
+    def keep_best(self, images: list[int], best: torch.Tensor) -> None:
+        """These images keep their best candidate (best: each image's row, from best_rows), each with a fresh Adam."""
         for i in images:
             _, k = self.rows[int(best[i])]
             self.groups[i] = self.groups[i].detach()[k : k + 1].clone().requires_grad_(True)

@@ -134,7 +134,7 @@ def generate_images(
             ready = [i for i in candidates.pending if step >= config.start_steps_max or
                      float(similarity[best[i]]) >= config.start_similarity]  # fmt: skip
             if ready:
-                candidates.keep_best(ready, per_row)
+                candidates.keep_best(ready, best)
         candidates.zero_grad()
         per_row, similarity, pixels = _step(vqgan, tower, cutouts, candidates, targets, weights, config, generator)
         candidates.step(z_min, z_max)
@@ -144,7 +144,7 @@ def generate_images(
         if should_stop is not None and should_stop():
             break
     if candidates.pending:  # stopped (or ran out of steps) before the candidates were pruned: keep each image's best
-        candidates.keep_best(candidates.pending, per_row)
+        candidates.keep_best(candidates.pending, candidates.best_rows(per_row))
     with torch.no_grad():
         pixels = (vqgan.decode(vqgan.quantize_st(candidates.latents())) + 1).div(2).clamp(0, 1)
         embeds = tower.encode_pixels(pixels)
