@@ -40,7 +40,7 @@ def place(picture) -> dict:
     rows, columns = np.nonzero(foreground(pixels))
     top, bottom, left, right = (rows.min(), rows.max(), columns.min(), columns.max()) if len(rows) else (0, 0, 0, 0)
     return {
-        "score": round(score, 2),
+        "score": score,  # unrounded: the flag compares it with RING_THRESHOLD as the judge does
         "row": row,
         "column": column,
         "picture_upper_right": bool(row < side / 2 and column >= side / 2),
