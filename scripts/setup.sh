@@ -21,4 +21,10 @@ for dir in ${PIP_FIND_LINKS:-$(.venv/bin/pip config get global.find-links 2>/dev
 done
 .venv/bin/uv pip install -q --python .venv/bin/python --index-strategy unsafe-best-match ${sources[@]+"${sources[@]}"} \
   -r requirements-dev-lock.txt
+# uv takes a locked version's files from the first index that has it. Where that is soundfile's pure wheel (no
+# libsndfile inside) and the system has no libsndfile, pip puts in the platform wheel, which carries the library.
+if ! .venv/bin/python -c "import soundfile" 2>/dev/null; then
+  .venv/bin/pip install -q --force-reinstall --no-deps --only-binary :all: \
+    "$(grep -o '^soundfile==[^ ]*' requirements-dev-lock.txt)"
+fi
 .venv/bin/pip install -q --no-deps -e .
