@@ -7,13 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The real-browser test drives Debian's Chromium (never a downloaded browser build).
-if ! command -v chromium >/dev/null 2>&1; then
+# The real-browser test drives Debian's Chromium (never a downloaded browser build); the unknown-sound test
+# speaks with espeak-ng. Both come from the system's packages when they are missing.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver fonts-dejavu-core)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      chromium chromium-driver fonts-dejavu-core >/dev/null
+      "${missing[@]}" >/dev/null
   else
-    echo "note: Chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"
+    echo "note: ${missing[*]} not installed (sudo apt-get install ${missing[*]}); the tests that need them will be skipped"
   fi
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
