@@ -14,8 +14,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver fonts-
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null; } || echo "note: could not install ${missing[*]}; the tests that need them will be skipped"
   else
     echo "note: ${missing[*]} not installed (sudo apt-get install ${missing[*]}); the tests that need them will be skipped"
   fi
