@@ -131,8 +131,9 @@ def generate_images(
     for step in range(config.steps):
         if candidates.pending and step >= config.start_steps:  # images keep their best candidate start...
             best = candidates.best_rows(per_row)  # ...unless still far from their sound, when the config says
+            near = similarity[best.to(similarity.device)].tolist()  # one transfer, not one per image
             ready = [i for i in candidates.pending if step >= config.start_steps_max or
-                     float(similarity[best[i]]) >= config.start_similarity]  # fmt: skip
+                     near[i] >= config.start_similarity]  # fmt: skip
             if ready:
                 candidates.keep_best(ready, best)
         candidates.zero_grad()
