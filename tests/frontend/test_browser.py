@@ -165,7 +165,8 @@ def test_browser_walkthrough(app_url, driver):
     for method in ("decoder", "vqgan"):  # the set's default (its decoder), then the paper's optimisation
         if method == "vqgan":
             page.get_by_label("VQGAN optimisation (the paper's method)").check()
-            steps = page.get_by_label("Steps").first
+            # an input: the decoder's step film lists files named "steps-00000.webp", which the label also matches
+            steps = page.get_by_label("Steps").and_(page.locator("input")).first
             steps.fill("12")
             steps.press("Enter")
         page.evaluate(PICTURES_SHOWN)
